@@ -1,0 +1,5 @@
+"""REST API URLs."""
+
+app_name = "api"
+
+urlpatterns: list = []

@@ -1,0 +1,93 @@
+"""Groups for the two roles, and rules that only the database can keep.
+
+- the `analyst` and `reviewer` groups with their permissions (recommendations.roles);
+- on PostgreSQL, the GIN index that full-text search uses (recommendations.search);
+- the status log refuses UPDATE at the database level (and DELETE on PostgreSQL,
+  where test flushes use TRUNCATE, which row triggers do not see).
+"""
+
+from django.contrib.auth.management import create_permissions
+from django.contrib.postgres.indexes import GinIndex
+from django.db import migrations
+
+from recommendations.roles import ROLE_PERMISSIONS
+from recommendations.search import SEARCH_INDEX_NAME, search_vector
+
+APPEND_ONLY_MESSAGE = "Status changes are append-only: record a new status change instead."
+
+
+def create_groups(apps, schema_editor):
+    # Permissions are normally created after migrate; the groups need them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        perms = Permission.objects.filter(content_type__app_label="recommendations", codename__in=codenames)
+        group.permissions.set(perms)
+
+
+def remove_groups(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=list(ROLE_PERMISSIONS)).delete()
+
+
+def _search_index():
+    return GinIndex(search_vector(), name=SEARCH_INDEX_NAME)
+
+
+def add_search_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.add_index(apps.get_model("recommendations", "Recommendation"), _search_index())
+
+
+def remove_search_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.remove_index(apps.get_model("recommendations", "Recommendation"), _search_index())
+
+
+def add_append_only_triggers(apps, schema_editor):
+    table = "recommendations_statuschange"
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            f"""
+            CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}';
+            END;
+            $$ LANGUAGE plpgsql;
+            CREATE TRIGGER {table}_no_update BEFORE UPDATE OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION {table}_append_only();
+            """
+        )
+    elif schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute(
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END;"
+        )
+
+
+def remove_append_only_triggers(apps, schema_editor):
+    table = "recommendations_statuschange"
+    schema_editor.execute(
+        f"DROP TRIGGER IF EXISTS {table}_no_update"
+        + (f" ON {table}" if schema_editor.connection.vendor == "postgresql" else "")
+    )
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("recommendations", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [
+        migrations.RunPython(create_groups, remove_groups),
+        migrations.RunPython(add_search_index, remove_search_index),
+        migrations.RunPython(add_append_only_triggers, remove_append_only_triggers),
+    ]

@@ -1,0 +1,428 @@
+"""The tracker's data: documents, themes, owners, tracked recommendations,
+their evidence and their append-only status history.
+
+Models hold data and invariants (constraints, validators). Every write that
+has a rule, above all a status change, lives in `services.py`.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, URLValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from recommendations.vocabulary import (
+    CLOSED_STATUSES,
+    Level,
+    OwnerCountry,
+    OwnerKind,
+    RelationKind,
+    SourceKind,
+    Status,
+    status_definition,
+)
+
+# Error messages, as constants so that tests and callers can refer to them.
+ERROR_STATUS_CHANGE_APPEND_ONLY = (
+    "Status changes are append-only: they cannot be edited or deleted. Record a new status change to correct a mistake."
+)
+ERROR_EVIDENCE_URL_SCHEME = "Enter a web address starting with http:// or https://."
+ERROR_EVIDENCE_NEEDS_TARGET = "Give the evidence a web address, or choose a source document held in the tracker."
+
+CODE_VALIDATOR = RegexValidator(
+    r"^[A-Z0-9][A-Z0-9.\-]*$",
+    "Use upper-case letters, digits, dots and hyphens only, starting with a letter or digit (e.g. JN97-R3.1).",
+)
+HTTP_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message=ERROR_EVIDENCE_URL_SCHEME)
+
+
+def _choices_q(field: str, choices: type[models.TextChoices]) -> Q:
+    return Q(**{f"{field}__in": choices.values})
+
+
+class Source(models.Model):
+    """A document whose recommendations the tracker follows (a study or a policy brief).
+
+    Its full text is kept so that every quoted item can be checked against it and
+    shown in place.
+    """
+
+    slug = models.SlugField(unique=True, help_text="Stable identifier used in URLs and filters.")
+    title = models.CharField(max_length=300)
+    short_title = models.CharField(max_length=100, help_text="How the document is named in lists.")
+    authors = models.CharField(max_length=300)
+    published = models.DateField(help_text="Publication date (the first of the month where only a month is known).")
+    date_label = models.CharField(max_length=50, help_text="The date as the document gives it, e.g. 'March 1997'.")
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    url = models.URLField(
+        blank=True, validators=[HTTP_URL_VALIDATOR], help_text="Public address of the document, if any."
+    )
+    description = models.TextField(blank=True)
+    text = models.TextField(blank=True, help_text="The document's full text, verbatim.")
+
+    class Meta:
+        ordering = ["published", "slug"]
+        verbose_name = "source document"
+        constraints = [
+            models.CheckConstraint(
+                condition=_choices_q("kind", SourceKind),
+                name="%(app_label)s_%(class)s_kind_valid",
+                violation_error_message="Unknown source kind.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.short_title
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    def get_absolute_url(self) -> str:
+        """Return the reviewer page listing this document's items."""
+        return reverse("recommendations:source-detail", kwargs={"slug": self.slug})
+
+
+class Theme(models.Model):
+    """A subject area that reviewers filter by (e.g. defence exchanges and exercises)."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order in facets and charts.")
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class Owner(models.Model):
+    """A body that must act on a recommendation: a ministry, armed force, agency,
+    legislature or non-governmental body, named as it is today."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200, help_text="Today's name.")
+    former_names = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Names used in the source documents, e.g. 'DFAIT' for Global Affairs Canada.",
+    )
+    country = models.CharField(max_length=10, choices=OwnerCountry.choices)
+    kind = models.CharField(max_length=20, choices=OwnerKind.choices)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["country", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_choices_q("country", OwnerCountry),
+                name="%(app_label)s_%(class)s_country_valid",
+                violation_error_message="Country must be Canada, Japan or joint.",
+            ),
+            models.CheckConstraint(
+                condition=_choices_q("kind", OwnerKind),
+                name="%(app_label)s_%(class)s_kind_valid",
+                violation_error_message="Unknown owner kind.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class RecommendationQuerySet(models.QuerySet):
+    """Named queries over recommendations."""
+
+    def in_reading_order(self) -> RecommendationQuerySet:
+        """Return items ordered as they stand in their documents."""
+        return self.order_by("source__published", "source__slug", "position")
+
+    def top_level(self) -> RecommendationQuerySet:
+        """Return items that are not sub-items of another."""
+        return self.filter(parent__isnull=True)
+
+    def overdue(self, today: datetime.date | None = None) -> RecommendationQuerySet:
+        """Return items past their due date and not closed."""
+        today = today or timezone.localdate()
+        return self.filter(due_date__lt=today).exclude(status__in=CLOSED_STATUSES)
+
+    def with_list_relations(self) -> RecommendationQuerySet:
+        """Return the queryset with what list views show, fetched in a fixed number of queries."""
+        return self.select_related("source", "parent").prefetch_related("themes", "owners")
+
+
+class Recommendation(models.Model):
+    """A tracked recommendation: one distinct action asked for by a source document,
+    quoted verbatim, with its current status and the version used for safe concurrent writes."""
+
+    code = models.CharField(
+        max_length=32,
+        unique=True,
+        validators=[CODE_VALIDATOR],
+        help_text="Stable human-readable identifier used in URLs; never reused.",
+    )
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="recommendations")
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text="The item this one is a part of.",
+    )
+    position = models.PositiveIntegerField(default=0, help_text="Reading order within the source document.")
+    section = models.CharField(max_length=400, help_text="Where the text stands in the document, heading by heading.")
+    title = models.CharField(max_length=200, help_text="A short title in the tracker's own words.")
+    text = models.TextField(help_text="The recommendation quoted exactly from the source.")
+    editorial_note = models.TextField(
+        blank=True, help_text="The tracker's note on the text, e.g. the reading of an evident transcription error."
+    )
+    level = models.CharField(max_length=20, choices=Level.choices)
+    themes = models.ManyToManyField(Theme, blank=True, related_name="recommendations")
+    owners = models.ManyToManyField(Owner, blank=True, related_name="recommendations", help_text="Who must act.")
+    steward = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stewarded_recommendations",
+        help_text="The analyst who keeps this item current.",
+    )
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.NOT_ASSESSED)
+    status_date = models.DateField(null=True, blank=True, help_text="The date the current status took effect.")
+    due_date = models.DateField(null=True, blank=True, help_text="Set only where the text sets a deadline.")
+    due_date_note = models.CharField(max_length=300, blank=True, help_text="How the due date was read from the text.")
+    related = models.ManyToManyField(
+        "self", through="RecommendationLink", symmetrical=False, related_name="+", blank=True
+    )
+    version = models.PositiveIntegerField(default=1, help_text="Increases with every change; used for If-Match.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = RecommendationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["source__published", "source__slug", "position"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_choices_q("status", Status),
+                name="%(app_label)s_%(class)s_status_valid",
+                violation_error_message="Status must be one of the tracker's status codes.",
+            ),
+            models.CheckConstraint(
+                condition=_choices_q("level", Level),
+                name="%(app_label)s_%(class)s_level_valid",
+                violation_error_message="Level must be bilateral, regional or global.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("pk")),
+                name="%(app_label)s_%(class)s_not_own_parent",
+                violation_error_message="An item cannot be its own parent.",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "position"],
+                name="%(app_label)s_%(class)s_unique_position_in_source",
+                violation_error_message="Two items cannot share a place in the same document.",
+            ),
+        ]
+        indexes = [
+            # "filtered by status, newest first" and the change-following `updated_since`
+            models.Index(fields=["status", "-updated_at"], name="rec_status_updated_idx"),
+            models.Index(fields=["level", "status"], name="rec_level_status_idx"),
+            models.Index(fields=["due_date", "status"], name="rec_due_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+    def natural_key(self) -> tuple[str]:
+        return (self.code,)
+
+    def get_absolute_url(self) -> str:
+        """Return the reviewer page of this item."""
+        return reverse("recommendations:recommendation-detail", kwargs={"code": self.code})
+
+    @property
+    def status_definition(self) -> str:
+        """Return the plain-language definition of the current status."""
+        return status_definition(self.status)
+
+    def is_overdue(self, today: datetime.date | None = None) -> bool:
+        """Return True when the item has a due date in the past and is not closed."""
+        today = today or timezone.localdate()
+        return bool(self.due_date and self.due_date < today and self.status not in CLOSED_STATUSES)
+
+    def status_as_of(self, date: datetime.date) -> str:
+        """Return the status code in effect on `date`, from the status log."""
+        change = self.status_changes.filter(effective_date__lte=date).order_by("-effective_date", "-id").first()
+        return change.to_status if change else Status.NOT_ASSESSED
+
+
+class RecommendationLink(models.Model):
+    """A directed link between two items, typically a 2018 step following up a 1997 recommendation."""
+
+    from_recommendation = models.ForeignKey(Recommendation, on_delete=models.CASCADE, related_name="links_out")
+    to_recommendation = models.ForeignKey(Recommendation, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(max_length=20, choices=RelationKind.choices)
+    note = models.TextField(blank=True, help_text="Why the two are linked.")
+
+    class Meta:
+        verbose_name = "link between recommendations"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_recommendation", "to_recommendation", "kind"],
+                name="%(app_label)s_%(class)s_unique_link",
+                violation_error_message="These two items are already linked this way.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_recommendation=models.F("to_recommendation")),
+                name="%(app_label)s_%(class)s_not_self",
+                violation_error_message="An item cannot be linked to itself.",
+            ),
+            models.CheckConstraint(
+                condition=_choices_q("kind", RelationKind),
+                name="%(app_label)s_%(class)s_kind_valid",
+                violation_error_message="Unknown kind of link.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_recommendation.code} {self.get_kind_display().lower()} {self.to_recommendation.code}"
+
+
+class Evidence(models.Model):
+    """What shows an item's status: a web page or a source document held in the tracker,
+    with an optional quote."""
+
+    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="evidence")
+    url = models.URLField(
+        "web address", max_length=500, blank=True, validators=[HTTP_URL_VALIDATOR], help_text="http or https only."
+    )
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cited_as_evidence",
+        help_text="A document held in the tracker, instead of or besides a web address.",
+    )
+    title = models.CharField(max_length=300)
+    publisher = models.CharField(max_length=200, blank=True)
+    published = models.DateField("date", null=True, blank=True, help_text="The date of the evidence itself.")
+    quote = models.TextField(blank=True, help_text="The passage that supports the status, quoted exactly.")
+    added_at = models.DateTimeField(default=timezone.now, editable=False)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+
+    class Meta:
+        verbose_name_plural = "evidence"
+        ordering = ["recommendation", "published", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(url="") | Q(url__startswith="http://") | Q(url__startswith="https://"),
+                name="%(app_label)s_%(class)s_url_http",
+                violation_error_message=ERROR_EVIDENCE_URL_SCHEME,
+            ),
+            models.CheckConstraint(
+                condition=~Q(url="") | Q(source__isnull=False),
+                name="%(app_label)s_%(class)s_has_target",
+                violation_error_message=ERROR_EVIDENCE_NEEDS_TARGET,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def link(self) -> str:
+        """Return where the evidence can be read: its URL, or the source document's page."""
+        if self.url:
+            return self.url
+        return self.source.get_absolute_url() if self.source_id else ""
+
+
+class StatusChangeQuerySet(models.QuerySet):
+    """Status changes cannot be updated or deleted in bulk either."""
+
+    def update(self, **kwargs):
+        raise ValidationError(ERROR_STATUS_CHANGE_APPEND_ONLY)
+
+    def delete(self):
+        raise ValidationError(ERROR_STATUS_CHANGE_APPEND_ONLY)
+
+    def in_feed_order(self) -> StatusChangeQuerySet:
+        """Return changes oldest first, as recorded: the order a syncing script reads them."""
+        return self.order_by("recorded_at", "id")
+
+
+class StatusChange(models.Model):
+    """One entry of an item's append-only status log: from, to, why, when and on what evidence.
+
+    Written only by `services.recommendation_change_status`; never edited or
+    deleted. A mistake is corrected by recording a new change.
+    """
+
+    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=30, choices=Status.choices)
+    to_status = models.CharField(max_length=30, choices=Status.choices)
+    note = models.TextField(help_text="Why the status changed; required.")
+    effective_date = models.DateField(help_text="The date the new status took effect (not in the future).")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The analyst who recorded it; empty for the seeded statuses.",
+    )
+    evidence = models.ForeignKey(
+        Evidence, on_delete=models.PROTECT, null=True, blank=True, related_name="status_changes"
+    )
+
+    objects = StatusChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["recommendation", "effective_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_choices_q("from_status", Status) & _choices_q("to_status", Status),
+                name="%(app_label)s_%(class)s_statuses_valid",
+                violation_error_message="Status must be one of the tracker's status codes.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(note=""),
+                name="%(app_label)s_%(class)s_note_required",
+                violation_error_message="A status change needs a note.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recorded_at", "id"], name="statuschange_feed_idx"),
+            models.Index(fields=["recommendation", "effective_date"], name="statuschange_item_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recommendation.code}: {self.from_status} → {self.to_status} ({self.effective_date})"
+
+    def save(self, *args, **kwargs) -> None:
+        """Insert only: an existing entry is never written again."""
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError(ERROR_STATUS_CHANGE_APPEND_ONLY)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(ERROR_STATUS_CHANGE_APPEND_ONLY)

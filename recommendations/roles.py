@@ -1,0 +1,38 @@
+"""The two roles of the tracker and what each may do, as Django groups.
+
+The groups are created by a data migration; `ROLE_PERMISSIONS` is read by
+that migration and by the tests, so the two cannot disagree.
+"""
+
+ANALYST_GROUP = "analyst"
+REVIEWER_GROUP = "reviewer"
+
+_VIEW_ALL = [
+    "view_source",
+    "view_theme",
+    "view_owner",
+    "view_recommendation",
+    "view_recommendationlink",
+    "view_evidence",
+    "view_statuschange",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    # Analysts keep the tracker true: change items, record status, add evidence and links.
+    ANALYST_GROUP: [
+        *_VIEW_ALL,
+        "change_recommendation",
+        "add_statuschange",
+        "add_evidence",
+        "change_evidence",
+        "add_recommendationlink",
+        "change_recommendationlink",
+    ],
+    # Reviewers read everything and change nothing.
+    REVIEWER_GROUP: list(_VIEW_ALL),
+}
+
+
+def user_is_analyst(user) -> bool:
+    """Return True when the user may record status changes and evidence."""
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm("recommendations.add_statuschange"))
