@@ -1,0 +1,203 @@
+"""The one FilterSet: the reviewer pages and the API take the same query parameters through it,
+so a reviewer's URL and a script's URL select the same items.
+
+Parameters (repeat one for OR; different ones combine with AND):
+    source, theme, owner   slugs
+    status, level          codes
+    parent                 the parent item's code
+    search                 full text over title and quoted text (PostgreSQL: ranked full-text search)
+    updated_since          ISO 8601 date or date-time
+    ordering               reading (default), code, status, status_date, updated_at, due_date; prefix - to reverse
+
+Many-to-many filters use EXISTS subqueries, never a join with DISTINCT, so
+counts and pages stay cheap on a large corpus.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from recommendations.models import Owner, Recommendation, Source, Theme
+from recommendations.search import search_recommendations
+from recommendations.vocabulary import Level, Status
+
+ERROR_NUL = "Remove the NUL character (%00) from this parameter."
+ERROR_BAD_DATETIME = "Enter an ISO 8601 date (2018-06-01) or date-time (2018-06-01T12:00:00Z)."
+ERROR_UNKNOWN_SLUGS = "Unknown {what}: {values}. Use one of: {known}."
+
+ORDERING_FIELDS = {
+    # parameter value: (model ordering, label)
+    "reading": (("source__published", "source__slug", "position"), "Document order"),
+    "code": (("code",), "Code"),
+    "status": (("status", "code"), "Status"),
+    "status_date": (("status_date", "code"), "Status date"),
+    "updated_at": (("updated_at", "id"), "Last updated"),
+    "due_date": (("due_date", "code"), "Due date"),
+}
+
+
+class IsoDateOrDateTimeField(forms.Field):
+    """Accepts 2018-06-01 (midnight UTC) or a full ISO 8601 date-time; returns an aware datetime."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        value = value.strip()
+        parsed = None
+        try:
+            parsed = parse_datetime(value.replace(" ", "+")) or parse_date(value)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise ValidationError(ERROR_BAD_DATETIME, code="invalid")
+        if isinstance(parsed, datetime.datetime):
+            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, datetime.UTC)
+        return datetime.datetime.combine(parsed, datetime.time.min, tzinfo=datetime.UTC)
+
+
+class IsoDateOrDateTimeFilter(django_filters.Filter):
+    field_class = IsoDateOrDateTimeField
+
+
+class SlugsField(forms.Field):
+    """A repeated parameter of slugs (or codes), checked against the known values."""
+
+    widget = forms.SelectMultiple
+
+    def __init__(self, *, model, to_field: str, what: str, **kwargs) -> None:
+        self.model, self.to_field, self.what = model, to_field, what
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return []
+        values = [value] if isinstance(value, str) else list(value)
+        return list(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+    def validate(self, value):
+        super().validate(value)
+        if not value:
+            return
+        found = set(self.model.objects.filter(**{f"{self.to_field}__in": value}).values_list(self.to_field, flat=True))
+        missing = [v for v in value if v not in found]
+        if missing:
+            known = self.model.objects.order_by(self.to_field).values_list(self.to_field, flat=True)[:50]
+            raise ValidationError(
+                ERROR_UNKNOWN_SLUGS.format(what=self.what, values=", ".join(missing), known=", ".join(known)),
+                code="invalid_choice",
+            )
+
+
+class RelatedExistsFilter(django_filters.Filter):
+    """Items with at least one of the given related objects, by an EXISTS subquery (no DISTINCT)."""
+
+    field_class = SlugsField
+
+    def __init__(self, *, through_field: str, related_model, to_field: str = "slug", what: str, **kwargs) -> None:
+        self.through_field = through_field  # e.g. "themes"
+        super().__init__(model=related_model, to_field=to_field, what=what, **kwargs)
+
+    def filter(self, qs: QuerySet, value):
+        if not value:
+            return qs
+        through = getattr(Recommendation, self.through_field).through
+        own = f"{Recommendation._meta.model_name}_id"
+        other = f"{self.extra['model']._meta.model_name}_id"
+        related_ids = self.extra["model"].objects.filter(**{f"{self.extra['to_field']}__in": value}).values("pk")
+        return qs.filter(Exists(through.objects.filter(**{own: OuterRef("pk"), f"{other}__in": related_ids})))
+
+
+class CodesFilter(django_filters.Filter):
+    """A foreign key given by slug or code; repeat for OR."""
+
+    field_class = SlugsField
+
+    def __init__(self, *, field_name: str, related_model, to_field: str, what: str, **kwargs) -> None:
+        super().__init__(field_name=field_name, model=related_model, to_field=to_field, what=what, **kwargs)
+
+    def filter(self, qs: QuerySet, value):
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__{self.extra['to_field']}__in": value})
+
+
+class ReadingOrderingFilter(django_filters.OrderingFilter):
+    """`ordering` by the public names above; `-name` reverses; the default is document order."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("fields", {name: name for name in ORDERING_FIELDS})
+        kwargs.setdefault("field_labels", {name: label for name, (_, label) in ORDERING_FIELDS.items()})
+        super().__init__(**kwargs)
+
+    def get_ordering_value(self, param):
+        descending = param.startswith("-")
+        columns = ORDERING_FIELDS[param.lstrip("-")][0]
+        return [f"-{c}" for c in columns] if descending else list(columns)
+
+    def filter(self, qs, value):
+        if value in ([], (), {}, "", None):
+            return qs
+        return qs.order_by(*[column for param in value for column in self.get_ordering_value(param)])
+
+
+class RecommendationFilterSet(django_filters.FilterSet):
+    """Filters, search and ordering shared by the reviewer pages and the API."""
+
+    source = CodesFilter(field_name="source", related_model=Source, to_field="slug", what="source", label="Source")
+    theme = RelatedExistsFilter(through_field="themes", related_model=Theme, what="theme", label="Theme")
+    owner = RelatedExistsFilter(through_field="owners", related_model=Owner, what="owner", label="Owner")
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label="Status")
+    level = django_filters.MultipleChoiceFilter(choices=Level.choices, label="Level")
+    parent = CodesFilter(
+        field_name="parent", related_model=Recommendation, to_field="code", what="parent item", label="Parent item"
+    )
+    search = django_filters.CharFilter(method="filter_search", label="Search")
+    updated_since = IsoDateOrDateTimeFilter(field_name="updated_at", lookup_expr="gte", label="Updated since")
+    ordering = ReadingOrderingFilter(label="Order by")
+
+    class Meta:
+        model = Recommendation
+        fields = ["source", "theme", "owner", "status", "level", "parent", "search", "updated_since"]
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None) -> None:
+        # A NUL byte would reach the database and fail there: refuse it per parameter, up front.
+        self.nul_errors: dict[str, list[str]] = {}
+        if data is not None:
+            data = data.copy()
+            for key in list(data.keys()):
+                values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
+                if "\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values):
+                    self.nul_errors[key.replace("\x00", "")] = [ERROR_NUL]
+                    del data[key]
+        if queryset is None:
+            queryset = Recommendation.objects.all()
+        super().__init__(data, queryset, request=request, prefix=prefix)
+
+    def is_valid(self) -> bool:
+        return not self.nul_errors and super().is_valid()
+
+    @property
+    def errors(self):
+        errors = dict(super().errors)
+        errors.update(self.nul_errors)
+        return errors
+
+    @property
+    def qs(self) -> QuerySet:
+        qs = super().qs
+        cleaned = getattr(self.form, "cleaned_data", {})
+        # Without an explicit ordering, search results come best match first, other lists in reading order.
+        if not cleaned.get("ordering") and not cleaned.get("search"):
+            qs = qs.order_by(*ORDERING_FIELDS["reading"][0])
+        return qs
+
+    def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return search_recommendations(qs, value, rank=not self.data.get("ordering"))
+
