@@ -11,7 +11,7 @@ import datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -34,6 +34,8 @@ from recommendations.services import StaleVersionError, evidence_create, recomme
 from recommendations.vocabulary import Status
 
 STALE_AFTER_DAYS = 365
+# Web addresses typed without a scheme are taken as https.
+URL_FIELD_OVERRIDES = {models.URLField: {"assume_scheme": "https"}}
 
 
 class HasEvidenceFilter(admin.SimpleListFilter):
@@ -106,6 +108,8 @@ class EvidenceInline(ReadOnlyInline):
 
 class AddEvidenceInline(admin.TabularInline):
     """Blank rows for adding evidence; saved through `services.evidence_create`."""
+
+    formfield_overrides = URL_FIELD_OVERRIDES
 
     model = Evidence
     fields = ["url", "title", "publisher", "published", "quote"]
@@ -242,10 +246,12 @@ class RecommendationAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Evidence:
+            # The admin's change message reads these, as a formset's save() would set them.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             for evidence_form in formset.forms:
                 if evidence_form.has_changed() and evidence_form.cleaned_data and not evidence_form.instance.pk:
                     cd = evidence_form.cleaned_data
-                    evidence_create(
+                    evidence = evidence_create(
                         recommendation=form.instance,
                         url=cd.get("url") or "",
                         title=cd.get("title") or "",
@@ -254,6 +260,7 @@ class RecommendationAdmin(admin.ModelAdmin):
                         quote=cd.get("quote") or "",
                         added_by=request.user,
                     )
+                    formset.new_objects.append(evidence)
             return
         super().save_formset(request, form, formset, change)
 
@@ -325,7 +332,7 @@ class RecommendationAdmin(admin.ModelAdmin):
                 pass  # messages are on the form; nothing was recorded
             else:
                 status = Status(form.cleaned_data["status"]).label
-                self.message_user(request, f"Recorded '{status}' for {len(items)} items: one log entry each.")
+                self.message_user(request, f"Recorded “{status}” for {len(items)} items: one log entry each.")
                 return None
         context = {
             **self.admin_site.each_context(request),
@@ -381,6 +388,7 @@ class StatusChangeAdmin(admin.ModelAdmin):
 
 @admin.register(Evidence)
 class EvidenceAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELD_OVERRIDES
     list_display = ["title", "recommendation", "publisher", "published", "added_by"]
     list_filter = ["publisher", "source"]
     search_fields = ["title", "url", "quote", "recommendation__code"]
@@ -396,6 +404,7 @@ class EvidenceAdmin(admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELD_OVERRIDES
     list_display = ["short_title", "title", "authors", "date_label", "kind"]
     readonly_fields = ["slug", "text"]
 

@@ -87,6 +87,13 @@ def _load_yaml(path: Path) -> list[dict[str, Any]]:
     return data
 
 
+def _joined(value: Any) -> str:
+    """Return a list of names as one "; "-separated string (a plain string is kept)."""
+    if not value:
+        return ""
+    return "; ".join(value) if isinstance(value, list) else str(value)
+
+
 def _as_date(value: Any, where: str) -> datetime.date | None:
     if value in (None, ""):
         return None
@@ -170,7 +177,7 @@ class Seeder:
         for entry in _load_yaml(self.dir / "owners.yaml"):
             values = {
                 "name": entry["name"],
-                "former_names": entry.get("former_names") or "",
+                "former_names": _joined(entry.get("former_names")),
                 "country": entry["country"],
                 "kind": entry["kind"],
                 "description": entry.get("description") or "",
@@ -185,11 +192,7 @@ class Seeder:
         entries = _load_yaml(self.dir / "recommendations.yaml")
         items: dict[str, Recommendation] = {}
         positions: Counter = Counter()
-        # Positions are reassigned from the file's order; park existing ones out of
-        # the way first so that a reordered fixture cannot collide with itself.
-        planned = {entry["code"] for entry in entries}
-        if Recommendation.objects.filter(code__in=planned).exists():
-            self._park_positions(planned)
+        self._park_moved_positions(entries)
         for entry in entries:
             code = entry["code"]
             where = f"recommendations.yaml, {code}"
@@ -232,9 +235,24 @@ class Seeder:
             items[code] = item
         return items
 
-    def _park_positions(self, codes: set[str]) -> None:
+    def _park_moved_positions(self, entries: list[dict[str, Any]]) -> None:
+        """Move items whose reading position changes out of the way, so a reordered fixture cannot collide."""
+        planned: dict[str, int] = {}
+        per_source: Counter = Counter()
+        for entry in entries:
+            per_source[entry["source"]] += 1
+            planned[entry["code"]] = per_source[entry["source"]]
+        moved = [
+            pk
+            for pk, code, position in Recommendation.objects.filter(code__in=planned).values_list(
+                "pk", "code", "position"
+            )
+            if planned[code] != position
+        ]
+        if not moved:
+            return
         top = Recommendation.objects.order_by("-position").values_list("position", flat=True).first() or 0
-        for offset, pk in enumerate(Recommendation.objects.filter(code__in=codes).values_list("pk", flat=True), 1):
+        for offset, pk in enumerate(moved, start=1):
             Recommendation.objects.filter(pk=pk).update(position=top + offset)
 
     def _record(self, kind: str, result: tuple[Any, str]) -> Any:
