@@ -82,7 +82,7 @@ def ensure_venv(requirements: list[str]) -> None:
         "install",
         "--quiet",
         "--disable-pip-version-check",
-        **[arg for r in requirements for arg in ("-r", r)],
+        *[arg for r in requirements for arg in ("-r", r)],
     )
     STAMP.write_text(wanted)
 
