@@ -281,6 +281,7 @@ class RecommendationLink(models.Model):
 
     class Meta:
         verbose_name = "link between recommendations"
+        verbose_name_plural = "links between recommendations"
         constraints = [
             models.UniqueConstraint(
                 fields=["from_recommendation", "to_recommendation", "kind"],
