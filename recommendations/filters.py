@@ -21,10 +21,11 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
+from django.forms.utils import ErrorDict, ErrorList
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from recommendations.models import Owner, Recommendation, Source, Theme
+from recommendations.models import Owner, Recommendation, Source, StatusChange, Theme
 from recommendations.search import search_recommendations
 from recommendations.vocabulary import Level, Status
 
@@ -58,8 +59,14 @@ class IsoDateOrDateTimeField(forms.Field):
         if parsed is None:
             raise ValidationError(ERROR_BAD_DATETIME, code="invalid")
         if isinstance(parsed, datetime.datetime):
-            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, datetime.UTC)
-        return datetime.datetime.combine(parsed, datetime.time.min, tzinfo=datetime.UTC)
+            parsed = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, datetime.UTC)
+        else:
+            parsed = datetime.datetime.combine(parsed, datetime.time.min, tzinfo=datetime.UTC)
+        try:
+            # The database compares in UTC: a moment that has no UTC date-time (year 0 or 10000) is refused here.
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError:
+            raise ValidationError(ERROR_BAD_DATETIME, code="invalid") from None
 
 
 class IsoDateOrDateTimeFilter(django_filters.Filter):
@@ -147,7 +154,45 @@ class ReadingOrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*[column for param in value for column in self.get_ordering_value(param)])
 
 
-class RecommendationFilterSet(django_filters.FilterSet):
+class NulSafeFilterSet(django_filters.FilterSet):
+    """A FilterSet that refuses a NUL byte in any parameter, by name, before it can reach the database.
+
+    `errors` is a form ErrorDict (`{parameter: [messages]}`), so DRF's filter backend can
+    turn it into a 400 and templates can show each message beside its filter.
+    """
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None) -> None:
+        self.nul_errors: dict[str, list[str]] = {}
+        if data is not None:
+            data = data.copy()
+            for key in list(data.keys()):
+                values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
+                if "\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values):
+                    self.nul_errors[key.replace("\x00", "")] = [ERROR_NUL]
+                    del data[key]
+        super().__init__(data, queryset, request=request, prefix=prefix)
+
+    def is_valid(self) -> bool:
+        return not self.nul_errors and super().is_valid()
+
+    @property
+    def errors(self) -> ErrorDict:
+        errors = ErrorDict(super().errors)
+        for key, messages in self.nul_errors.items():
+            # The message has a literal "%00": passed as a parameter, so that both Django's and
+            # django-filter's renderings (which %-format the message) show it as written.
+            errors[key] = ErrorList(
+                [
+                    ValidationError(
+                        message.replace("%00", "%(nul)s"), code="null_characters_not_allowed", params={"nul": "%00"}
+                    )
+                    for message in messages
+                ]
+            )
+        return errors
+
+
+class RecommendationFilterSet(NulSafeFilterSet):
     """Filters, search and ordering shared by the reviewer pages and the API."""
 
     source = CodesFilter(field_name="source", related_model=Source, to_field="slug", what="source", label="Source")
@@ -167,27 +212,9 @@ class RecommendationFilterSet(django_filters.FilterSet):
         fields = ["source", "theme", "owner", "status", "level", "parent", "search", "updated_since"]
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None) -> None:
-        # A NUL byte would reach the database and fail there: refuse it per parameter, up front.
-        self.nul_errors: dict[str, list[str]] = {}
-        if data is not None:
-            data = data.copy()
-            for key in list(data.keys()):
-                values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
-                if "\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values):
-                    self.nul_errors[key.replace("\x00", "")] = [ERROR_NUL]
-                    del data[key]
         if queryset is None:
             queryset = Recommendation.objects.all()
         super().__init__(data, queryset, request=request, prefix=prefix)
-
-    def is_valid(self) -> bool:
-        return not self.nul_errors and super().is_valid()
-
-    @property
-    def errors(self):
-        errors = dict(super().errors)
-        errors.update(self.nul_errors)
-        return errors
 
     @property
     def qs(self) -> QuerySet:
@@ -201,3 +228,12 @@ class RecommendationFilterSet(django_filters.FilterSet):
     def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return search_recommendations(qs, value, rank=not self.data.get("ordering"))
 
+
+class StatusChangeFeedFilterSet(NulSafeFilterSet):
+    """The change feed's one filter: `since`, changes recorded at or after a moment (date or date-time)."""
+
+    since = IsoDateOrDateTimeFilter(field_name="recorded_at", lookup_expr="gte", label="Recorded since")
+
+    class Meta:
+        model = StatusChange
+        fields = ["since"]

@@ -139,6 +139,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_RATES": {"anon": "600/minute", "user": "3000/minute"},
+    # Every API error is JSON naming the field and what is wrong (service refusals: 400, stale If-Match: 412).
+    "EXCEPTION_HANDLER": "recommendations.api.exceptions.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -152,6 +154,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per vocabulary in the schema, however many fields use it.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "recommendations.vocabulary.Status",
+        "LevelEnum": "recommendations.vocabulary.Level",
+    },
 }
 
 # --- Production hardening (on whenever DEBUG is off) ------------------------

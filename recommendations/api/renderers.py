@@ -1,0 +1,78 @@
+"""CSV for the list endpoints (`?format=csv` or `Accept: text/csv`).
+
+A CSV export has every matching row, not one page: the rows are written as the
+database hands them over, in batches, through a streaming response, so a large
+export never sits in memory whole. UTF-8, a header row, one row per result;
+list values (themes, owners, evidence links) are joined with "; ".
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from django.http import StreamingHttpResponse
+from rest_framework.renderers import BaseRenderer
+
+CSV_MEDIA_TYPE = "text/csv"
+LIST_SEPARATOR = "; "
+
+
+class CSVRenderer(BaseRenderer):
+    """Makes `format=csv` a known format; the list views stream their rows with `csv_response`."""
+
+    media_type = CSV_MEDIA_TYPE
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        # Reached only for small, already-built lists (the vocabularies); big lists stream.
+        if isinstance(data, Mapping):
+            data = data.get("results", [data])
+        rows = list(data or [])
+        columns = list(rows[0]) if rows else []
+        return "".join(csv_lines(rows, columns)).encode("utf-8")
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back instead of storing it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_cell(value) -> str:
+    """Return one value as CSV text: lists joined, dates in ISO 8601, nested objects by their link or code."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        for key in ("link", "url", "code", "slug"):
+            if value.get(key):
+                return str(value[key])
+        return ""
+    if isinstance(value, list | tuple):
+        return LIST_SEPARATOR.join(csv_cell(v) for v in value)
+    return str(value)
+
+
+def csv_lines(rows: Iterable[Mapping], columns: Sequence[str]) -> Iterator[str]:
+    """Yield the header line, then one line per row, with only `columns`, in that order."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(columns)
+    for row in rows:
+        yield writer.writerow([csv_cell(row.get(column)) for column in columns])
+
+
+def csv_response(rows: Iterable[Mapping], columns: Sequence[str], *, filename: str) -> StreamingHttpResponse:
+    """Return a streaming CSV download of `rows`."""
+    response = StreamingHttpResponse(
+        (line.encode("utf-8") for line in csv_lines(rows, columns)),
+        content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

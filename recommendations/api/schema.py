@@ -1,0 +1,167 @@
+"""What the OpenAPI schema says about parameters and errors that the code cannot describe by itself.
+
+The filter parameters are described here, once, from the same vocabularies the
+FilterSet uses; the error responses are shared by every endpoint.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+
+from recommendations.api.pagination import DEFAULT_PAGE_SIZE, max_page_size
+from recommendations.api.serializers import ErrorSerializer, PreconditionFailedSerializer
+from recommendations.filters import ORDERING_FIELDS
+from recommendations.vocabulary import Level, Status
+
+_REPEAT = " Repeat the parameter for OR (`?theme=a&theme=b`); different parameters combine with AND."
+
+
+def _list_of(description: str, *, name: str, enum: list[str] | None = None, example: str | None = None):
+    items = {"type": "string", **({"enum": enum} if enum else {})}
+    return OpenApiParameter(
+        name,
+        {"type": "array", "items": items},
+        OpenApiParameter.QUERY,
+        description=description + _REPEAT,
+        explode=True,
+        style="form",
+        examples=[OpenApiExample(name, value=[example])] if example else None,
+    )
+
+
+ORDERING_VALUES = [value for name in ORDERING_FIELDS for value in (name, f"-{name}")]
+
+FILTER_PARAMETERS = [
+    _list_of("Source document slug (see /api/sources/).", name="source", example="job-nishihara-1997"),
+    _list_of("Theme slug (see /api/themes/).", name="theme", example="defence-exchanges"),
+    _list_of("Owner slug: who must act (see /api/owners/).", name="owner", example="global-affairs-canada"),
+    _list_of("Status code (see /api/statuses/).", name="status", enum=list(Status.values)),
+    _list_of("Level.", name="level", enum=list(Level.values)),
+    _list_of("Code of the parent item: its sub-items.", name="parent", example="JN97-SA-BIL"),
+    OpenApiParameter(
+        "search",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description="Words to find in the title or the quoted text. On PostgreSQL: full-text search in web-search "
+        'syntax ("a phrase", or, -word), best match first unless `ordering` is given.',
+    ),
+    OpenApiParameter(
+        "updated_since",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description="Only items changed at or after this moment: an ISO 8601 date (2018-06-01, midnight UTC) "
+        "or date-time (2018-06-01T12:00:00Z).",
+        examples=[
+            OpenApiExample("date", value="2018-06-01"),
+            OpenApiExample("date-time", value="2018-06-01T12:00:00Z"),
+        ],
+    ),
+    OpenApiParameter(
+        "ordering",
+        {"type": "array", "items": {"type": "string", "enum": ORDERING_VALUES}},
+        OpenApiParameter.QUERY,
+        style="form",
+        explode=False,
+        description="Sort order, comma-separated; `-` reverses. `reading` (the default) is document order. "
+        + ", ".join(f"`{name}`: {label}" for name, (_, label) in ORDERING_FIELDS.items())
+        + ".",
+    ),
+]
+
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "page",
+        {"type": "integer", "minimum": 1},
+        OpenApiParameter.QUERY,
+        description="A page number, from 1. Past the last page: 404.",
+    ),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": max_page_size()},
+        OpenApiParameter.QUERY,
+        description=f"Items per page, from 1 to {max_page_size()} (default {DEFAULT_PAGE_SIZE}); "
+        "a larger one gets 400. Ignored with format=csv, which gives every row.",
+    ),
+]
+
+SINCE_PARAMETER = OpenApiParameter(
+    "since",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    description="Only changes recorded at or after this moment: an ISO 8601 date (midnight UTC) or date-time. "
+    "To sync, pass the `recorded_at` of the last change you processed and skip the ids you already have.",
+    examples=[OpenApiExample("date-time", value="2018-06-01T00:00:00Z")],
+)
+
+FORMAT_PARAMETER = OpenApiParameter(
+    "format",
+    {"type": "string", "enum": ["json", "csv"]},
+    OpenApiParameter.QUERY,
+    description="`csv` returns every matching row (not one page) as a UTF-8 CSV download with a header row; "
+    "list values are joined with '; '. Default: JSON.",
+)
+
+CODE_PARAMETER = OpenApiParameter(
+    "code",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The item's code, e.g. JN97-A.",
+    examples=[OpenApiExample("code", value="JN97-A")],
+)
+
+
+def if_match_parameter(*, required: bool) -> OpenApiParameter:
+    rule = (
+        "Required: a PATCH without it gets 428."
+        if required
+        else "Optional; when given it must name the current version."
+    )
+    return OpenApiParameter(
+        "If-Match",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=required,
+        description='The ETag of the item as you read it (e.g. "3"; W/"3" and * are accepted). '
+        + rule
+        + " A stale one gets 412 and nothing is changed: read the item again, then retry with its new ETag.",
+    )
+
+
+_VALIDATION_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "description": "Each key names a parameter or body field (`non_field_errors` for the input as a whole).",
+}
+
+_ERRORS = {
+    400: OpenApiResponse(
+        _VALIDATION_SCHEMA,
+        description="Bad input: the field and what is wrong, e.g. "
+        '{"theme": ["Unknown theme: x. Use one of: ..."]} or '
+        f'{{"page_size": ["Use a page size from 1 to {max_page_size()}."]}}.',
+    ),
+    401: OpenApiResponse(ErrorSerializer, description="Not signed in, or the token is invalid."),
+    403: OpenApiResponse(ErrorSerializer, description="Signed in but not allowed (writes are for analysts)."),
+    404: OpenApiResponse(ErrorSerializer, description="No such item (or page)."),
+    406: OpenApiResponse(ErrorSerializer, description="The Accept header asks for a format the API does not give."),
+    412: OpenApiResponse(
+        PreconditionFailedSerializer,
+        description="If-Match names another version: someone changed the item since you read it. "
+        "Nothing was written. Read the item again and retry with its new ETag.",
+    ),
+    415: OpenApiResponse(ErrorSerializer, description="Send JSON (Content-Type: application/json)."),
+    428: OpenApiResponse(ErrorSerializer, description="PATCH needs If-Match."),
+    429: OpenApiResponse(ErrorSerializer, description="Too many requests; the Retry-After header says when to retry."),
+}
+
+
+def errors(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """Return the documented error responses with these status codes (always JSON, even for a CSV request)."""
+    return {(code, "application/json"): _ERRORS[code] for code in codes}
+
+
+READ_ERRORS = (400, 401, 403, 406, 429)
+WRITE_ERRORS = (400, 401, 403, 404, 412, 415, 429)
+
+PAGE_SIZE_NOTE = f"Paginated: `page` from 1, `page_size` up to {max_page_size()} (default {DEFAULT_PAGE_SIZE})."

@@ -1,0 +1,445 @@
+"""Reads for the API, built as plain dicts from `.values()` and a fixed number of queries.
+
+A list page, whatever its size, costs one query for the items plus one each for
+their themes, owners and evidence; the detail costs one query per kind of
+related row. No serializer machinery runs per row: the output serializers in
+`serializers.py` only document these shapes (and the tests check they agree).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.urls import reverse
+
+from recommendations.models import Evidence, Owner, Recommendation, RecommendationLink, Source, StatusChange, Theme
+from recommendations.vocabulary import (
+    CLOSED_STATUSES,
+    RELATION_INVERSE_LABELS,
+    STATUS_DEFINITIONS,
+    RelationKind,
+    Status,
+)
+
+_PLACEHOLDER = "PLACEHOLDER-0"
+STREAM_BATCH_SIZE = 1000
+
+RECOMMENDATION_COLUMNS = [
+    "code",
+    "url",
+    "title",
+    "text",
+    "source",
+    "section",
+    "parent",
+    "level",
+    "themes",
+    "owners",
+    "status",
+    "status_date",
+    "due_date",
+    "evidence",
+    "version",
+    "updated_at",
+]
+STATUS_CHANGE_COLUMNS = [
+    "id",
+    "recommendation",
+    "recommendation_url",
+    "from_status",
+    "to_status",
+    "note",
+    "effective_date",
+    "recorded_at",
+    "recorded_by",
+    "evidence",
+]
+EVIDENCE_COLUMNS = ["id", "title", "url", "source", "link", "publisher", "published", "quote", "added_at"]
+
+
+class Links:
+    """Absolute URLs for one request, built from a reversed template rather than a reverse() per row."""
+
+    def __init__(self, request) -> None:
+        self.request = request
+        self._item = self._template("api:recommendation-detail", "code")
+        self._list = request.build_absolute_uri(reverse("api:recommendation-list"))
+        self._source_page = self._template("recommendations:source-detail", "slug", slug=True)
+
+    def _template(self, name: str, kwarg: str, *, slug: bool = False) -> tuple[str, str]:
+        placeholder = _PLACEHOLDER.lower() if slug else _PLACEHOLDER
+        return self.request.build_absolute_uri(reverse(name, kwargs={kwarg: placeholder})), placeholder
+
+    def item(self, code: str | None) -> str | None:
+        """Return the API address of the item with this code."""
+        template, placeholder = self._item
+        return template.replace(placeholder, code) if code else None
+
+    def items(self, parameter: str, value: str) -> str:
+        """Return the API list address filtered by one parameter."""
+        return f"{self._list}?{parameter}={value}"
+
+    def source_page(self, slug: str) -> str:
+        """Return the reviewer page of a source document held in the tracker."""
+        template, placeholder = self._source_page
+        return template.replace(placeholder, slug)
+
+
+def _batched(iterable: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(iterable)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+# --- recommendations -------------------------------------------------------
+
+_LIST_VALUES = (
+    "id",
+    "code",
+    "title",
+    "text",
+    "source__slug",
+    "section",
+    "parent__code",
+    "level",
+    "status",
+    "status_date",
+    "due_date",
+    "version",
+    "updated_at",
+)
+
+
+def _evidence_row(values: dict[str, Any], links: Links) -> dict[str, Any]:
+    source = values["source__slug"]
+    return {
+        "id": values["id"],
+        "title": values["title"],
+        "url": values["url"],
+        "source": source,
+        "link": values["url"] or (links.source_page(source) if source else ""),
+        "published": values["published"],
+    }
+
+
+def _complete(values_rows: list[dict[str, Any]], links: Links) -> list[dict[str, Any]]:
+    """Turn a batch of `.values()` rows into list results, fetching their many-to-many data in three queries."""
+    ids = [row["id"] for row in values_rows]
+    themes: dict[int, list[str]] = defaultdict(list)
+    owners: dict[int, list[str]] = defaultdict(list)
+    evidence: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if ids:
+        for item_id, slug in (
+            Recommendation.themes.through.objects.filter(recommendation_id__in=ids)
+            .order_by("theme__position", "theme__name")
+            .values_list("recommendation_id", "theme__slug")
+        ):
+            themes[item_id].append(slug)
+        for item_id, slug in (
+            Recommendation.owners.through.objects.filter(recommendation_id__in=ids)
+            .order_by("owner__country", "owner__name")
+            .values_list("recommendation_id", "owner__slug")
+        ):
+            owners[item_id].append(slug)
+        for row in (
+            Evidence.objects.filter(recommendation_id__in=ids)
+            .order_by("published", "id")
+            .values("recommendation_id", "id", "title", "url", "source__slug", "published")
+        ):
+            evidence[row["recommendation_id"]].append(_evidence_row(row, links))
+    return [
+        {
+            "code": row["code"],
+            "url": links.item(row["code"]),
+            "title": row["title"],
+            "text": row["text"],
+            "source": row["source__slug"],
+            "section": row["section"],
+            "parent": row["parent__code"],
+            "level": row["level"],
+            "themes": themes[row["id"]],
+            "owners": owners[row["id"]],
+            "status": row["status"],
+            "status_date": row["status_date"],
+            "due_date": row["due_date"],
+            "evidence": evidence[row["id"]],
+            "version": row["version"],
+            "updated_at": row["updated_at"],
+        }
+        for row in values_rows
+    ]
+
+
+def recommendation_values(queryset: QuerySet) -> QuerySet:
+    """Return the filtered items as the `.values()` rows that list results are built from."""
+    return queryset.values(*_LIST_VALUES)
+
+
+def recommendation_rows(values_rows: Iterable[dict[str, Any]], links: Links) -> list[dict[str, Any]]:
+    """Return list results for one page of `recommendation_values()` rows."""
+    return _complete(list(values_rows), links)
+
+
+def iter_recommendation_rows(queryset: QuerySet, links: Links) -> Iterator[dict[str, Any]]:
+    """Yield list results for every filtered item, reading the database in batches (for CSV)."""
+    rows = recommendation_values(queryset).iterator(chunk_size=STREAM_BATCH_SIZE)
+    for batch in _batched(rows, STREAM_BATCH_SIZE):
+        yield from _complete(batch, links)
+
+
+def recommendation_for_detail(code: str) -> Recommendation | None:
+    """Return the item with this code and everything its detail shows, or None."""
+    return (
+        Recommendation.objects.select_related("source", "parent", "steward")
+        .prefetch_related(
+            "themes",
+            "owners",
+            Prefetch("children", queryset=Recommendation.objects.order_by("position")),
+            Prefetch("evidence", queryset=Evidence.objects.select_related("source").order_by("published", "id")),
+            Prefetch(
+                "status_changes",
+                queryset=StatusChange.objects.select_related("recorded_by", "evidence__source").order_by(
+                    "effective_date", "recorded_at", "id"
+                ),
+            ),
+            Prefetch("links_out", queryset=_links().select_related("to_recommendation__source")),
+            Prefetch("links_in", queryset=_links().select_related("from_recommendation__source")),
+        )
+        .filter(code=code)
+        .first()
+    )
+
+
+def _links() -> QuerySet:
+    return RecommendationLink.objects.order_by("kind", "id")
+
+
+def _brief(item: Recommendation, links: Links) -> dict[str, Any]:
+    return {
+        "code": item.code,
+        "url": links.item(item.code),
+        "title": item.title,
+        "status": item.status,
+        "source": item.source.slug,
+    }
+
+
+def recommendation_detail(item: Recommendation, links: Links) -> dict[str, Any]:
+    """Return one item with its evidence, related items, parent, children and status history."""
+    related = [
+        {**_brief(link.to_recommendation, links), "kind": link.kind, "direction": "outgoing", **_label(link, True)}
+        for link in item.links_out.all()
+    ] + [
+        {**_brief(link.from_recommendation, links), "kind": link.kind, "direction": "incoming", **_label(link, False)}
+        for link in item.links_in.all()
+    ]
+    return {
+        "code": item.code,
+        "url": links.item(item.code),
+        "page_url": links.request.build_absolute_uri(item.get_absolute_url()),
+        "title": item.title,
+        "text": item.text,
+        "editorial_note": item.editorial_note,
+        "source": {
+            "slug": item.source.slug,
+            "title": item.source.title,
+            "short_title": item.source.short_title,
+            "published": item.source.published,
+            "url": item.source.url,
+        },
+        "section": item.section,
+        "level": item.level,
+        "themes": [theme.slug for theme in item.themes.all()],
+        "owners": [owner.slug for owner in item.owners.all()],
+        "status": item.status,
+        "status_label": Status(item.status).label,
+        "status_definition": STATUS_DEFINITIONS[Status(item.status)],
+        "status_date": item.status_date,
+        "due_date": item.due_date,
+        "due_date_note": item.due_date_note,
+        "steward": item.steward.get_username() if item.steward else None,
+        "parent": {"code": item.parent.code, "url": links.item(item.parent.code), "title": item.parent.title}
+        if item.parent
+        else None,
+        "children": [
+            {"code": child.code, "url": links.item(child.code), "title": child.title, "status": child.status}
+            for child in item.children.all()
+        ],
+        "related": related,
+        "evidence": [evidence_row(evidence, links) for evidence in item.evidence.all()],
+        "status_history": [status_change_row_from(change, item, links) for change in item.status_changes.all()],
+        "version": item.version,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+    }
+
+
+def _label(link, outgoing: bool) -> dict[str, str]:
+    label = RelationKind(link.kind).label if outgoing else RELATION_INVERSE_LABELS[link.kind]
+    return {"label": label, "note": link.note}
+
+
+# --- evidence and status changes -------------------------------------------
+
+
+def evidence_row(evidence: Evidence, links: Links) -> dict[str, Any]:
+    """Return one evidence record as the API shows it."""
+    source = evidence.source.slug if evidence.source_id else None
+    return {
+        "id": evidence.id,
+        "title": evidence.title,
+        "url": evidence.url,
+        "source": source,
+        "link": evidence.url or (links.source_page(source) if source else ""),
+        "publisher": evidence.publisher,
+        "published": evidence.published,
+        "quote": evidence.quote,
+        "added_at": evidence.added_at,
+    }
+
+
+def evidence_queryset(item: Recommendation) -> QuerySet:
+    """Return an item's evidence, oldest first, ready for `evidence_row`."""
+    return Evidence.objects.filter(recommendation=item).select_related("source").order_by("published", "id")
+
+
+def status_change_row_from(change: StatusChange, item: Recommendation, links: Links) -> dict[str, Any]:
+    """Return one status change of a known item as the API shows it."""
+    evidence = change.evidence
+    return {
+        "id": change.id,
+        "recommendation": item.code,
+        "recommendation_url": links.item(item.code),
+        "from_status": change.from_status,
+        "to_status": change.to_status,
+        "note": change.note,
+        "effective_date": change.effective_date,
+        "recorded_at": change.recorded_at,
+        "recorded_by": change.recorded_by.get_username() if change.recorded_by else None,
+        "evidence": None
+        if evidence is None
+        else {
+            "id": evidence.id,
+            "title": evidence.title,
+            "url": evidence.url,
+            "source": evidence.source.slug if evidence.source_id else None,
+            "link": evidence.url or (links.source_page(evidence.source.slug) if evidence.source_id else ""),
+        },
+    }
+
+
+_CHANGE_VALUES = (
+    "id",
+    "recommendation__code",
+    "from_status",
+    "to_status",
+    "note",
+    "effective_date",
+    "recorded_at",
+    "recorded_by__username",
+    "evidence_id",
+    "evidence__title",
+    "evidence__url",
+    "evidence__source__slug",
+)
+
+
+def status_change_values(queryset: QuerySet) -> QuerySet:
+    """Return status changes as the `.values()` rows that `status_change_rows` turns into results."""
+    return queryset.values(*_CHANGE_VALUES)
+
+
+def status_change_rows(values_rows: Iterable[dict[str, Any]], links: Links) -> Iterator[dict[str, Any]]:
+    """Yield status changes as the API shows them, from `status_change_values()` rows."""
+    for row in values_rows:
+        source = row["evidence__source__slug"]
+        url = row["evidence__url"]
+        yield {
+            "id": row["id"],
+            "recommendation": row["recommendation__code"],
+            "recommendation_url": links.item(row["recommendation__code"]),
+            "from_status": row["from_status"],
+            "to_status": row["to_status"],
+            "note": row["note"],
+            "effective_date": row["effective_date"],
+            "recorded_at": row["recorded_at"],
+            "recorded_by": row["recorded_by__username"],
+            "evidence": None
+            if row["evidence_id"] is None
+            else {
+                "id": row["evidence_id"],
+                "title": row["evidence__title"],
+                "url": url,
+                "source": source,
+                "link": url or (links.source_page(source) if source else ""),
+            },
+        }
+
+
+def change_feed() -> QuerySet:
+    """Return every status change of every item, oldest recorded first: the order a syncing script reads."""
+    return StatusChange.objects.in_feed_order()
+
+
+# --- vocabularies ----------------------------------------------------------
+
+
+def theme_rows(links: Links) -> list[dict[str, Any]]:
+    """Return every theme with its number of items."""
+    return [
+        {**row, "items": links.items("theme", row["slug"])}
+        for row in Theme.objects.annotate(item_count=Count("recommendations"))
+        .order_by("position", "name")
+        .values("slug", "name", "description", "position", "item_count")
+    ]
+
+
+def owner_rows(links: Links) -> list[dict[str, Any]]:
+    """Return every owner with its former names and number of items."""
+    return [
+        {**row, "items": links.items("owner", row["slug"])}
+        for row in Owner.objects.annotate(item_count=Count("recommendations"))
+        .order_by("country", "name")
+        .values("slug", "name", "former_names", "country", "kind", "description", "item_count")
+    ]
+
+
+def source_rows(links: Links) -> list[dict[str, Any]]:
+    """Return every source document (without its full text) with its number of items."""
+    return [
+        {**row, "page_url": links.source_page(row["slug"]), "items": links.items("source", row["slug"])}
+        for row in Source.objects.annotate(item_count=Count("recommendations"))
+        .order_by("published", "slug")
+        .values(
+            "slug",
+            "title",
+            "short_title",
+            "authors",
+            "published",
+            "date_label",
+            "kind",
+            "url",
+            "description",
+            "item_count",
+        )
+    ]
+
+
+def status_rows(links: Links) -> list[dict[str, Any]]:
+    """Return the seven status codes with their labels, definitions and whether they count as closed."""
+    counts = dict(Recommendation.objects.order_by().values_list("status").annotate(n=Count("id")))
+    return [
+        {
+            "code": status.value,
+            "label": status.label,
+            "definition": STATUS_DEFINITIONS[status],
+            "closed": status in CLOSED_STATUSES,
+            "item_count": counts.get(status.value, 0),
+            "items": links.items("status", status.value),
+        }
+        for status in Status
+    ]

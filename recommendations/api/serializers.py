@@ -1,0 +1,321 @@
+"""Serializers of the API.
+
+Input serializers validate what a write takes, before the service sees it; the
+service's own checks then apply. Output serializers list the fields of what
+the read paths return (built as dicts by `selectors.py`): they are what the
+OpenAPI schema shows, and the tests check that the two agree.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from recommendations.models import Owner, Source, Theme
+from recommendations.roles import ANALYST_GROUP
+from recommendations.services import ERROR_NOTE_REQUIRED
+from recommendations.vocabulary import Level, OwnerCountry, OwnerKind, RelationKind, SourceKind, Status
+
+ERROR_UNKNOWN_REFERENCE = "Unknown {what}: {value}. Use one of: {known}."
+ERROR_REFERENCE_TYPE = "Give the {what} as a text {slug_name}."
+ERROR_READ_ONLY_FIELD = "This field cannot be changed with PATCH."
+ERROR_STATUS_BY_PATCH = "Change the status by POST to this item's status-changes/ (it needs a note and a date)."
+ERROR_EVIDENCE_BOTH = "Give either `evidence` (the id of evidence already recorded) or `new_evidence`, not both."
+ERROR_EVIDENCE_UNKNOWN = "No evidence with id {value} is recorded for {code}; see its evidence/ list."
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ReferenceField(serializers.RelatedField):
+    """A related object given by a text key (a slug, a username); a miss lists the known keys."""
+
+    def __init__(self, *, slug_field: str = "slug", what: str, **kwargs) -> None:
+        self.slug_field, self.what = slug_field, what
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or "\x00" in data or not data.strip():
+            raise serializers.ValidationError(ERROR_REFERENCE_TYPE.format(what=self.what, slug_name=self.slug_field))
+        found = self.get_queryset().filter(**{self.slug_field: data.strip()}).first()
+        if found is None:
+            known = self.get_queryset().order_by(self.slug_field).values_list(self.slug_field, flat=True)[:50]
+            raise serializers.ValidationError(
+                ERROR_UNKNOWN_REFERENCE.format(what=self.what, value=data.strip(), known=", ".join(known) or "none")
+            )
+        return found
+
+    def to_representation(self, value) -> str:
+        return getattr(value, self.slug_field)
+
+
+def _analysts():
+    return get_user_model().objects.filter(groups__name=ANALYST_GROUP, is_active=True)
+
+
+# --- input -----------------------------------------------------------------
+
+
+class EvidenceInputSerializer(serializers.Serializer):
+    """New evidence: a web address (http or https) with a title, or a source document held in the tracker."""
+
+    title = serializers.CharField(max_length=300, help_text="What the evidence is, e.g. the page's title.")
+    url = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="", help_text="http:// or https:// only."
+    )
+    source = ReferenceField(
+        queryset=Source.objects.all(),
+        what="source",
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Slug of a source document held in the tracker (see /api/sources/), instead of or besides a url.",
+    )
+    publisher = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    published = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="The date of the evidence itself."
+    )
+    quote = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="The passage that supports the status, exactly."
+    )
+
+
+class StatusChangeInputSerializer(serializers.Serializer):
+    """A status change to record: the new status, why, since when, and on what evidence."""
+
+    status = serializers.ChoiceField(choices=Status.choices, help_text="The new status code (see /api/statuses/).")
+    note = serializers.CharField(
+        error_messages={"blank": ERROR_NOTE_REQUIRED, "required": ERROR_NOTE_REQUIRED},
+        help_text="Why the status changed; shown in the item's public timeline.",
+    )
+    effective_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When the new status took effect (today or earlier, not before the current status date). "
+        "Default: today.",
+    )
+    evidence = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=2**53,
+        help_text="The id of evidence already recorded for this item.",
+    )
+    new_evidence = EvidenceInputSerializer(
+        required=False, allow_null=True, default=None, help_text="Evidence to record with the change."
+    )
+
+    def validate(self, attrs):
+        if attrs.get("evidence") is not None and attrs.get("new_evidence") is not None:
+            raise serializers.ValidationError({"evidence": [ERROR_EVIDENCE_BOTH]})
+        evidence_id = attrs.get("evidence")
+        if evidence_id is not None:
+            item = self.context["recommendation"]
+            found = item.evidence.filter(pk=evidence_id).first()
+            if found is None:
+                raise serializers.ValidationError(
+                    {"evidence": [ERROR_EVIDENCE_UNKNOWN.format(value=evidence_id, code=item.code)]}
+                )
+            attrs["evidence"] = found
+        return attrs
+
+
+class RecommendationUpdateSerializer(serializers.Serializer):
+    """The fields of an item that PATCH may change; each is optional. Others are refused by name."""
+
+    title = serializers.CharField(max_length=200, required=False)
+    editorial_note = serializers.CharField(required=False, allow_blank=True)
+    level = serializers.ChoiceField(choices=Level.choices, required=False)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    due_date_note = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    themes = ReferenceField(
+        queryset=Theme.objects.all(), what="theme", many=True, required=False, help_text="Theme slugs (all of them)."
+    )
+    owners = ReferenceField(
+        queryset=Owner.objects.all(), what="owner", many=True, required=False, help_text="Owner slugs (all of them)."
+    )
+    steward = ReferenceField(
+        queryset=_analysts(),
+        slug_field="username",
+        what="analyst",
+        required=False,
+        allow_null=True,
+        help_text="Username of the analyst who keeps this item current, or null.",
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = {name for name in data if name not in self.fields}
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [ERROR_STATUS_BY_PATCH if name == "status" else ERROR_READ_ONLY_FIELD]
+                        for name in sorted(unknown)
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+# --- output (documentation of the dicts that selectors.py builds) ----------
+
+
+class EvidenceBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.CharField(help_text="The web address, or empty when the evidence is a source document.")
+    source = serializers.CharField(allow_null=True, help_text="Slug of a source document held in the tracker.")
+    link = serializers.CharField(help_text="Where to read it: the url, or the source document's page.")
+
+
+class EvidenceListItemSerializer(EvidenceBriefSerializer):
+    published = serializers.DateField(allow_null=True)
+
+
+class EvidenceSerializer(EvidenceBriefSerializer):
+    publisher = serializers.CharField()
+    published = serializers.DateField(allow_null=True)
+    quote = serializers.CharField()
+    added_at = serializers.DateTimeField()
+
+
+class RecommendationListItemSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable identifier, used in URLs.")
+    url = serializers.URLField(help_text="This item in the API.")
+    title = serializers.CharField()
+    text = serializers.CharField(help_text="The recommendation, quoted exactly from its source.")
+    source = serializers.CharField(help_text="Source document slug.")
+    section = serializers.CharField(help_text="Where the text stands in the document, heading by heading.")
+    parent = serializers.CharField(allow_null=True, help_text="Code of the item this one is part of.")
+    level = serializers.ChoiceField(choices=Level.choices)
+    themes = serializers.ListField(child=serializers.CharField(), help_text="Theme slugs.")
+    owners = serializers.ListField(child=serializers.CharField(), help_text="Owner slugs: who must act.")
+    status = serializers.ChoiceField(choices=Status.choices)
+    status_date = serializers.DateField(allow_null=True, help_text="When the current status took effect.")
+    due_date = serializers.DateField(allow_null=True, help_text="Set only where the text sets a deadline.")
+    evidence = EvidenceListItemSerializer(many=True)
+    version = serializers.IntegerField(help_text="Increases with every change; the detail's ETag.")
+    updated_at = serializers.DateTimeField()
+
+
+class SourceBriefSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    short_title = serializers.CharField()
+    published = serializers.DateField()
+    url = serializers.CharField(help_text="Public address of the document, if any.")
+
+
+class ItemBriefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    url = serializers.URLField()
+    title = serializers.CharField()
+
+
+class ChildItemSerializer(ItemBriefSerializer):
+    status = serializers.ChoiceField(choices=Status.choices)
+
+
+class RelatedItemSerializer(ChildItemSerializer):
+    source = serializers.CharField()
+    kind = serializers.ChoiceField(choices=RelationKind.choices, help_text="The kind of link.")
+    direction = serializers.ChoiceField(
+        choices=["outgoing", "incoming"], help_text="outgoing: this item <kind> the other; incoming: the reverse."
+    )
+    label = serializers.CharField(help_text="How the other item stands to this one, e.g. 'Followed up by'.")
+    note = serializers.CharField()
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    recommendation = serializers.CharField(help_text="The item's code.")
+    recommendation_url = serializers.URLField()
+    from_status = serializers.ChoiceField(choices=Status.choices)
+    to_status = serializers.ChoiceField(choices=Status.choices)
+    note = serializers.CharField()
+    effective_date = serializers.DateField()
+    recorded_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField(allow_null=True, help_text="The analyst's username; null for seeded statuses.")
+    evidence = EvidenceBriefSerializer(allow_null=True)
+
+
+class RecommendationDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    url = serializers.URLField()
+    page_url = serializers.URLField(help_text="The reviewer page of this item.")
+    title = serializers.CharField()
+    text = serializers.CharField()
+    editorial_note = serializers.CharField()
+    source = SourceBriefSerializer()
+    section = serializers.CharField()
+    level = serializers.ChoiceField(choices=Level.choices)
+    themes = serializers.ListField(child=serializers.CharField())
+    owners = serializers.ListField(child=serializers.CharField())
+    status = serializers.ChoiceField(choices=Status.choices)
+    status_label = serializers.CharField()
+    status_definition = serializers.CharField()
+    status_date = serializers.DateField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    due_date_note = serializers.CharField()
+    steward = serializers.CharField(allow_null=True, help_text="Username of the analyst who keeps it current.")
+    parent = ItemBriefSerializer(allow_null=True)
+    children = ChildItemSerializer(many=True)
+    related = RelatedItemSerializer(many=True, help_text="Linked items across the documents.")
+    evidence = EvidenceSerializer(many=True)
+    status_history = StatusChangeSerializer(many=True, help_text="Oldest first.")
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ThemeSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    position = serializers.IntegerField()
+    item_count = serializers.IntegerField()
+    items = serializers.URLField(help_text="This theme's items in the API.")
+
+
+class OwnerSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField(help_text="Today's name.")
+    former_names = serializers.CharField(help_text="Names used in the source documents.")
+    country = serializers.ChoiceField(choices=OwnerCountry.choices)
+    kind = serializers.ChoiceField(choices=OwnerKind.choices)
+    description = serializers.CharField()
+    item_count = serializers.IntegerField()
+    items = serializers.URLField()
+
+
+class SourceSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    short_title = serializers.CharField()
+    authors = serializers.CharField()
+    published = serializers.DateField()
+    date_label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=SourceKind.choices)
+    url = serializers.CharField()
+    description = serializers.CharField()
+    item_count = serializers.IntegerField()
+    page_url = serializers.URLField()
+    items = serializers.URLField()
+
+
+class StatusSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=Status.choices)
+    label = serializers.CharField()
+    definition = serializers.CharField()
+    closed = serializers.BooleanField(help_text="Counts as done (implemented, superseded, not pursued).")
+    item_count = serializers.IntegerField()
+    items = serializers.URLField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in a sentence.")
+
+
+class PreconditionFailedSerializer(ErrorSerializer):
+    current_version = serializers.IntegerField(required=False, help_text="The item's version now.")

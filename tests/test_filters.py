@@ -1,0 +1,238 @@
+"""The one FilterSet, used directly as the reviewer pages and the API use it:
+`RecommendationFilterSet(params, queryset).qs`. Each filter with a value that
+matches and one that does not; bad input as errors naming the parameter."""
+
+from __future__ import annotations
+
+import datetime
+from urllib.parse import urlencode
+
+import pytest
+from django.http import QueryDict
+
+from recommendations.filters import ERROR_BAD_DATETIME, RecommendationFilterSet, StatusChangeFeedFilterSet
+from recommendations.models import Owner, Recommendation, Source, StatusChange
+from recommendations.search import full_text_supported
+from recommendations.services import recommendation_change_status
+
+pytestmark = pytest.mark.django_db
+
+JAN_2020 = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+JUN_2021 = datetime.datetime(2021, 6, 1, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def other_source(db):
+    return Source.objects.create(
+        slug="test-brief",
+        title="A Test Brief",
+        short_title="Brief 2018",
+        authors="B. Author",
+        published="2018-06-01",
+        date_label="June 2018",
+        kind="policy_brief",
+    )
+
+
+@pytest.fixture
+def other_owner(db):
+    return Owner.objects.create(slug="mofa", name="Ministry of Foreign Affairs", country="japan", kind="ministry")
+
+
+@pytest.fixture
+def items(make_recommendation, theme, other_theme, owner, other_owner, other_source):
+    """Three items that differ in every filtered field."""
+    ministers = make_recommendation(
+        "T-1",
+        title="Annual ministerial meetings",
+        text="Ministers should meet every year.",
+        themes=[theme],
+        owners=[owner],
+        level="bilateral",
+        updated_at=JAN_2020,
+    )
+    navies = make_recommendation(
+        "T-2",
+        title="Naval visits",
+        text="Navies should exchange port visits.",
+        themes=[other_theme],
+        owners=[other_owner],
+        level="regional",
+        status="in_progress",
+        parent=ministers,
+        updated_at=JUN_2021,
+    )
+    scholars = Recommendation.objects.create(
+        code="B-1",
+        source=other_source,
+        position=1,
+        section="Next steps",
+        title="Scholars' dialogue",
+        text="Scholars should talk about regional security.",
+        level="global",
+        status="implemented",
+        updated_at=JUN_2021,
+    )
+    scholars.themes.set([theme, other_theme])
+    return {"ministers": ministers, "navies": navies, "scholars": scholars}
+
+
+def codes(params, queryset=None) -> list[str]:
+    data = params if isinstance(params, QueryDict) else QueryDict(params)
+    filterset = RecommendationFilterSet(data, queryset if queryset is not None else Recommendation.objects.all())
+    assert filterset.is_valid(), filterset.errors
+    return list(filterset.qs.values_list("code", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ("source=test-study", ["T-1", "T-2"]),
+        ("source=test-brief", ["B-1"]),
+        ("theme=dialogue", ["T-1", "B-1"]),
+        ("theme=navies", ["T-2", "B-1"]),
+        ("owner=gac", ["T-1"]),
+        ("owner=mofa", ["T-2"]),
+        ("status=in_progress", ["T-2"]),
+        ("status=not_started", []),
+        ("level=regional", ["T-2"]),
+        ("level=global", ["B-1"]),
+        ("parent=T-1", ["T-2"]),
+        ("parent=T-2", []),
+        ("search=navies", ["T-2"]),
+        ("search=submarines", []),
+        ("updated_since=2021-01-01", ["T-2", "B-1"]),
+        ("updated_since=2022-01-01", []),
+    ],
+)
+def test_each_filter_keeps_the_matching_items_only(items, params, expected):
+    assert sorted(codes(params)) == sorted(expected)
+
+
+def test_repeating_a_parameter_means_or_and_different_parameters_mean_and(items):
+    assert sorted(codes("status=in_progress&status=implemented")) == ["B-1", "T-2"]
+    assert sorted(codes("level=bilateral&level=global")) == ["B-1", "T-1"]
+    assert codes("theme=navies&source=test-study") == ["T-2"]
+    assert codes("theme=dialogue&status=implemented") == ["B-1"]
+
+
+def test_many_to_many_filters_do_not_repeat_an_item_with_several_matches(items):
+    # B-1 has both themes: an OR over them must still list it once.
+    assert sorted(codes("theme=dialogue&theme=navies")) == ["B-1", "T-1", "T-2"]
+
+
+def test_updated_since_takes_a_date_time_with_an_offset(items):
+    assert sorted(codes("updated_since=2021-06-01T00:00:00Z")) == ["B-1", "T-2"]
+    # 2021-06-01T02:00+02:00 is midnight UTC: still included.
+    assert sorted(codes(urlencode({"updated_since": "2021-06-01T02:00:00+02:00"}))) == ["B-1", "T-2"]
+    assert codes("updated_since=2021-06-01T00:00:01Z") == []
+
+
+def test_default_order_is_document_order(items):
+    # The test study (2000) comes before the brief (2018); within a document, by position.
+    assert codes("") == ["T-1", "T-2", "B-1"]
+
+
+@pytest.mark.parametrize(
+    ("ordering", "expected"),
+    [
+        ("code", ["B-1", "T-1", "T-2"]),
+        ("-code", ["T-2", "T-1", "B-1"]),
+        ("-reading", ["B-1", "T-2", "T-1"]),
+        ("status", ["B-1", "T-2", "T-1"]),  # implemented, in_progress, not_assessed
+        ("updated_at", ["T-1", "T-2", "B-1"]),
+    ],
+)
+def test_ordering(items, ordering, expected):
+    assert codes(f"ordering={ordering}") == expected
+
+
+def test_search_matches_title_and_text(items):
+    assert codes("search=ministerial") == ["T-1"]  # title
+    assert codes("search=scholars regional") == ["B-1"]  # text, every word
+    assert codes("search=scholars navies") == []
+
+
+@pytest.mark.skipif(not full_text_supported(), reason="ranking needs PostgreSQL full-text search")
+def test_search_on_postgresql_ranks_the_best_match_first(make_recommendation):
+    make_recommendation("R-1", title="Ports", text="Navies should exchange visits and talk about ports.")
+    make_recommendation("R-2", title="Navies and ports", text="Navies should exchange visits of navies.")
+    assert codes("search=navies") == ["R-2", "R-1"]
+    # Stemming: "visit" finds "visits".
+    assert sorted(codes("search=visit")) == ["R-1", "R-2"]
+
+
+def test_the_filterset_narrows_the_queryset_it_is_given(items):
+    only_study = Recommendation.objects.filter(source__slug="test-study")
+    assert codes("theme=navies", only_study) == ["T-2"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "words"),
+    [
+        ("theme=nope", "theme", "Unknown theme: nope"),
+        ("owner=gac&owner=nobody", "owner", "Unknown owner: nobody"),
+        ("source=nope", "source", "Unknown source: nope"),
+        ("parent=NOPE-1", "parent", "Unknown parent item: NOPE-1"),
+        ("status=finished", "status", "finished"),
+        ("level=cosmic", "level", "cosmic"),
+        ("updated_since=yesterday", "updated_since", ERROR_BAD_DATETIME),
+        ("updated_since=2021-02-30", "updated_since", ERROR_BAD_DATETIME),
+        ("ordering=colour", "ordering", "colour"),
+    ],
+)
+def test_bad_values_are_errors_naming_the_parameter(items, params, field, words):
+    filterset = RecommendationFilterSet(QueryDict(params), Recommendation.objects.all())
+    assert not filterset.is_valid()
+    assert field in filterset.errors
+    assert any(words in message for message in filterset.errors[field])
+
+
+def test_an_unknown_slug_error_lists_the_known_ones(items):
+    filterset = RecommendationFilterSet(QueryDict("theme=nope"), Recommendation.objects.all())
+    filterset.is_valid()
+    assert "dialogue, navies" in filterset.errors["theme"][0]
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"])
+def test_a_moment_with_no_utc_date_time_is_an_error_not_a_crash(items, value):
+    filterset = RecommendationFilterSet(QueryDict(urlencode({"updated_since": value})), Recommendation.objects.all())
+    assert not filterset.is_valid()
+    assert filterset.errors["updated_since"] == [ERROR_BAD_DATETIME]
+
+
+def test_a_nul_byte_in_a_value_or_a_name_is_an_error_naming_the_parameter(items):
+    data = QueryDict(mutable=True)
+    data.setlist("search", ["navies\x00"])
+    data.setlist("the\x00me", ["dialogue"])
+    filterset = RecommendationFilterSet(data, Recommendation.objects.all())
+    assert not filterset.is_valid()
+    assert filterset.errors["search"] == ["Remove the NUL character (%00) from this parameter."]
+    assert "theme" in filterset.errors
+    # The errors render like any form's (as the reviewer pages show them).
+    assert "%00" in filterset.errors.as_text()
+    assert list(filterset.qs)  # the page can still list (nothing reached the database with the NUL)
+
+
+def test_a_plain_dict_works_as_well_as_a_query_dict(items):
+    filterset = RecommendationFilterSet({"status": ["in_progress"], "theme": "navies"}, Recommendation.objects.all())
+    assert filterset.is_valid(), filterset.errors
+    assert [r.code for r in filterset.qs] == ["T-2"]
+
+
+def test_without_a_queryset_the_filterset_covers_every_item(items):
+    filterset = RecommendationFilterSet(QueryDict("level=global"))
+    assert [r.code for r in filterset.qs] == ["B-1"]
+
+
+def test_the_change_feed_filter_keeps_changes_recorded_since(recommendation, analyst):
+    change = recommendation_change_status(
+        recommendation=recommendation, status="in_progress", note="Talks began.", recorded_by=analyst
+    )
+    today = change.recorded_at.date().isoformat()
+    tomorrow = (change.recorded_at.date() + datetime.timedelta(days=1)).isoformat()
+    assert list(StatusChangeFeedFilterSet(QueryDict(f"since={today}"), StatusChange.objects.all()).qs) == [change]
+    assert not StatusChangeFeedFilterSet(QueryDict(f"since={tomorrow}"), StatusChange.objects.all()).qs.exists()
+    bad = StatusChangeFeedFilterSet(QueryDict("since=soon"), StatusChange.objects.all())
+    assert not bad.is_valid()
+    assert bad.errors["since"] == [ERROR_BAD_DATETIME]
