@@ -276,8 +276,13 @@ def _clear_database() -> None:
     existing = set(connection.introspection.table_names())
     sql = connection.ops.sql_flush(no_style(), sorted(tables & existing), reset_sequences=True, allow_cascade=True)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # TRUNCATE refuses tables with deferred foreign-key checks pending in this transaction.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for statement in sql:
             cursor.execute(statement)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 @dataclass

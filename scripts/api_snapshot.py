@@ -8,11 +8,14 @@ restored backup, and compares them byte for byte. It reads every page of
 /api/recommendations/, each item's detail (with its ETag), status changes and
 evidence, the change feed and the vocabularies. Standard library only;
 requests are sent as the TLS proxy would send them (X-Forwarded-Proto: https).
+With API_TOKEN set, requests carry that token, so that the API's rate limit for
+signed-in users (rather than the anonymous one) applies.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import urllib.error
 import urllib.parse
@@ -32,6 +35,8 @@ class Api:
         parts = urllib.parse.urlsplit(path)
         local = urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
         headers = {"Accept": "application/json", "X-Forwarded-Proto": "https"}
+        if os.environ.get("API_TOKEN"):
+            headers["Authorization"] = f"Token {os.environ['API_TOKEN']}"
         request = urllib.request.Request(self.base + local, headers=headers)  # noqa: S310 - scheme checked
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - scheme checked

@@ -182,7 +182,8 @@ stop_server
 # --- 2. an analyst's work survives a restart; the seed changes nothing ---------------
 say "an analyst records a status change with evidence"
 production "$SMOKE_DB" ANALYST_PASSWORD="$ANALYST_PASSWORD" timeout 60 "$PY" manage.py ensure_analyst >/dev/null
-manage "$SMOKE_DB" drf_create_token analyst >/dev/null
+TOKEN="$(manage "$SMOKE_DB" drf_create_token analyst | awk '/^Generated token/ {print $3}')"
+[ -n "$TOKEN" ] || fail "no API token was generated for the analyst"
 CODE="$(manage "$SMOKE_DB" shell -v 0 -c '
 from django.contrib.auth import get_user_model
 from recommendations.models import Recommendation
@@ -202,7 +203,7 @@ say "the seed at the second start changed nothing"
 expect 200 "/api/recommendations/$CODE/" "Smoke test: recorded by an analyst."
 expect 200 /api/recommendations/
 [ "$(json_count)" = "$ITEMS" ] || fail "the item count changed across the restart"
-"$PY" scripts/api_snapshot.py "$BASE" "$WORK/api-original.json"
+API_TOKEN="$TOKEN" "$PY" scripts/api_snapshot.py "$BASE" "$WORK/api-original.json"
 stop_server
 
 # --- 3. backup, restore into an empty database, same data -----------------------------
@@ -227,7 +228,7 @@ print('the analyst signs in with the same password after the restore')
 
 start_server "$RESTORE_DB" COLLECTSTATIC=0
 grep -q "Seed already up to date: nothing changed." "$WORK/server.log" || fail "the seed found something missing after the restore"
-"$PY" scripts/api_snapshot.py "$BASE" "$WORK/api-restored.json"
+API_TOKEN="$TOKEN" "$PY" scripts/api_snapshot.py "$BASE" "$WORK/api-restored.json"
 stop_server
 
 cmp -s "$WORK/api-original.json" "$WORK/api-restored.json" || {
