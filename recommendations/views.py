@@ -1,38 +1,282 @@
-"""Reviewer pages: server-rendered, read-only."""
+"""Reviewer pages: server-rendered, read-only, working without JavaScript.
 
-from django.views.generic import DetailView, ListView
+The views are thin: the list takes its query parameters through the one
+FilterSet that the API uses (so a page URL and an API URL with the same query
+string select the same items), and every read that composes queries lives in
+`selectors.py`.
+"""
 
-from recommendations.models import Recommendation, Source
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, QueryDict
+from django.urls import reverse
+from django.views.generic import DetailView, ListView, TemplateView
+
+from recommendations import selectors
+from recommendations.filters import ORDERING_FIELDS, RecommendationFilterSet
+from recommendations.models import CODE_VALIDATOR, Recommendation, Source, Theme
+from recommendations.roles import user_is_analyst
+from recommendations.vocabulary import (
+    CLOSED_STATUSES,
+    RELATION_INVERSE_LABELS,
+    STATUS_DEFINITIONS,
+    Level,
+    RelationKind,
+    Status,
+)
+
+# The API's list endpoint (a public contract); the list page links to it with its own query string.
+API_LIST_PATH = "/api/recommendations/"
+API_DOCS_PATH = "/api/docs/"
+
+# Parameters that select items (as opposed to paging through them).
+PAGE_PARAMETER = "page"
+
+# Sort choices offered on the list page: (parameter value, label).
+SORT_CHOICES: tuple[tuple[str, str], ...] = (
+    ("", "Document order"),
+    ("code", "Code"),
+    ("status", "Status"),
+    ("-status_date", "Status date, newest first"),
+    ("-updated_at", "Last updated, newest first"),
+    ("due_date", "Due date, earliest first"),
+)
 
 
-class RecommendationListView(ListView):
-    """Every tracked item, in reading order."""
+def _querystring(data: QueryDict, **changes: list[str] | None) -> str:
+    """Return `data` as a query string with some parameters replaced (a list) or removed (None)."""
+    query = data.copy()
+    for key, values in changes.items():
+        if values:
+            query.setlist(key, values)
+        else:
+            query.pop(key, None)
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+def _toggled(data: QueryDict, name: str, value: str) -> str:
+    """Return the list URL's query string with `value` added to or removed from parameter `name`."""
+    current = [v for v in data.getlist(name) if v]
+    values = [v for v in current if v != value] if value in current else [*current, value]
+    return _querystring(data, **{name: values, PAGE_PARAMETER: None})
+
+
+class RecommendationFilterMixin:
+    """Owns the queryset of the pages that list items: the request's query string through the shared FilterSet."""
+
+    filterset_class = RecommendationFilterSet
+
+    def get_filterset(self) -> RecommendationFilterSet:
+        if not hasattr(self, "_filterset"):
+            self._filterset = self.filterset_class(
+                self.request.GET, queryset=Recommendation.objects.all(), request=self.request
+            )
+        return self._filterset
+
+    def get_queryset(self):
+        filterset = self.get_filterset()
+        if not filterset.is_valid():
+            return Recommendation.objects.none()
+        return filterset.qs.with_list_relations()
+
+
+class RecommendationListView(RecommendationFilterMixin, ListView):
+    """The items with facets, search, sorting and pages; every choice is in the query string."""
 
     template_name = "recommendations/recommendation_list.html"
     context_object_name = "recommendations"
-    paginate_by = 50
+    paginate_by = 25
+    extra_context = {"nav": "list"}
 
-    def get_queryset(self):
-        return Recommendation.objects.with_list_relations().in_reading_order()
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if not self.get_filterset().is_valid():
+            # The page still renders, with each error beside its filter.
+            response.status_code = 400
+        return response
+
+    def paginate_queryset(self, queryset, page_size):
+        """Page through the items; a page number out of range shows the nearest page rather than an error."""
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get(PAGE_PARAMETER))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filterset = self.get_filterset()
+        data = self.request.GET
+        facets = selectors.facet_counts(filterset)
+        for facet in facets:
+            for option in facet.options:
+                option.url = _toggled(data, facet.name, option.value)
+        status_facet = next(f for f in facets if f.name == "status")
+        selection_query = _querystring(data, **{PAGE_PARAMETER: None})[1:]
+        api_query = f"?{selection_query}" if selection_query else ""
+        chosen_themes = [o for f in facets if f.name == "theme" for o in f.selected]
+        context.update(
+            filterset=filterset,
+            errors=filterset.errors,
+            facets=facets,
+            # The status facet's counts are this selection's progress (other filters applied, status not).
+            progress=selectors.Progress.from_counts({o.value: o.count for o in status_facet.options}),
+            search=data.get("search", "").replace("\x00", ""),
+            ordering=data.get("ordering", "").replace("\x00", ""),
+            sort_choices=self._sort_choices(data.get("ordering", "")),
+            hidden_filters=[
+                (key, value)
+                for key in data
+                if key not in ("search", "ordering", PAGE_PARAMETER) and "\x00" not in key
+                for value in data.getlist(key)
+                if "\x00" not in value
+            ],
+            other_filters=self._other_filters(data),
+            has_filters=any(k != PAGE_PARAMETER for k in data),
+            total=Recommendation.objects.count() if data else None,
+            api_json_url=API_LIST_PATH + api_query,
+            api_csv_url=API_LIST_PATH + _querystring(data, **{PAGE_PARAMETER: None, "format": ["csv"]}),
+            feed_theme=Theme.objects.filter(slug=chosen_themes[0].value).first() if len(chosen_themes) == 1 else None,
+            clear_url=reverse("recommendations:recommendation-list"),
+            page_prefix=f"?{selection_query}&" if selection_query else "?",
+        )
+        if context["total"] is None:
+            context["total"] = context["paginator"].count if context.get("paginator") else 0
+        return context
+
+    @staticmethod
+    def _sort_choices(current: str) -> list[tuple[str, str]]:
+        choices = list(SORT_CHOICES)
+        known = {value for value, _ in choices}
+        if current and current not in known and current.lstrip("-") in ORDERING_FIELDS:
+            label = ORDERING_FIELDS[current.lstrip("-")][1]
+            choices.append((current, f"{label}{', reversed' if current.startswith('-') else ''}"))
+        return choices
+
+    def _other_filters(self, data: QueryDict) -> list[dict]:
+        """Filters chosen in the URL that are not facets (search, parent, updated_since), with remove links."""
+        labels = {"search": "Search", "parent": "Part of", "updated_since": "Updated since"}
+        return [
+            {
+                "name": name,
+                "label": label,
+                "value": ", ".join(v.replace("\x00", "") for v in data.getlist(name)),
+                "remove_url": _querystring(data, **{name: None, PAGE_PARAMETER: None}),
+            }
+            for name, label in labels.items()
+            if any(v for v in data.getlist(name))
+        ]
 
 
 class RecommendationDetailView(DetailView):
-    """One item: its quoted text, status, evidence and timeline."""
+    """One item: its quoted text in place, status, owners, evidence, timeline and links across documents."""
 
     template_name = "recommendations/recommendation_detail.html"
     context_object_name = "recommendation"
-    slug_field = "code"
-    slug_url_kwarg = "code"
+    extra_context = {"nav": "list"}
+
+    def get_object(self, queryset=None):
+        code = self.kwargs["code"]
+        not_found = f"No recommendation has the code “{code.replace(chr(0), '')}”."
+        try:
+            CODE_VALIDATOR(code)  # refuses NUL bytes and other junk before any query
+        except ValidationError as exc:
+            raise Http404(not_found) from exc
+        try:
+            return selectors.recommendation_for_page(code)
+        except Recommendation.DoesNotExist as exc:
+            raise Http404(not_found) from exc
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        item = self.object
+        links = selectors.linked_items(item)
+        context.update(
+            in_place=selectors.quote_in_place(item.source.text, item.text),
+            section_parts=selectors.section_parts(item.section),
+            linked=links,
+            linked_other_source=[link for link in links if link.item.source_id != item.source_id],
+            linked_same_source=[link for link in links if link.item.source_id == item.source_id],
+            overdue=item.is_overdue(),
+            closed=item.status in CLOSED_STATUSES,
+            timeline=list(item.status_changes.all()),
+            can_record=user_is_analyst(self.request.user),
+            api_url=f"{API_LIST_PATH}{item.code}/",
+        )
+        return context
+
+
+class SourceListView(ListView):
+    """The documents the tracker follows, each with its progress."""
+
+    template_name = "recommendations/source_list.html"
+    context_object_name = "sources"
+    extra_context = {"nav": "sources"}
 
     def get_queryset(self):
-        return Recommendation.objects.select_related("source", "parent").prefetch_related(
-            "themes", "owners", "evidence", "status_changes"
-        )
+        return selectors.sources_with_progress()
 
 
 class SourceDetailView(DetailView):
-    """A document's items in reading order."""
+    """A document's items in reading order under its headings, with its progress drawn as a bar."""
 
     template_name = "recommendations/source_detail.html"
     context_object_name = "source"
     model = Source
+    extra_context = {"nav": "sources"}
+
+    def get_queryset(self):
+        return Source.objects.defer("text")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        source = self.object
+        context.update(
+            outline=selectors.source_outline(source),
+            progress=selectors.progress_of(source.recommendations.all()),
+            list_url=reverse("recommendations:recommendation-list") + "?" + urlencode({"source": source.slug}),
+        )
+        return context
+
+
+class ProgressView(TemplateView):
+    """Status by theme and status by source, as bars with the same numbers in tables."""
+
+    template_name = "recommendations/progress.html"
+    extra_context = {"nav": "progress"}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            overall=selectors.progress_of(Recommendation.objects.all()),
+            by_theme=selectors.status_by_theme(),
+            by_source=selectors.status_by_source(),
+            statuses=list(Status),
+        )
+        return context
+
+
+class MethodologyView(TemplateView):
+    """What each status means, what counts as evidence, what "as of" means, where the items come from."""
+
+    template_name = "recommendations/methodology.html"
+    extra_context = {"nav": "methodology"}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            statuses=[
+                {"code": s.value, "label": s.label, "definition": STATUS_DEFINITIONS[s], "closed": s in CLOSED_STATUSES}
+                for s in Status
+            ],
+            levels=list(Level),
+            relations=[
+                {"label": kind.label, "inverse": RELATION_INVERSE_LABELS[kind], "code": kind.value}
+                for kind in RelationKind
+            ],
+            sources=selectors.sources_with_progress(),
+            api_docs_url=API_DOCS_PATH,
+        )
+        return context

@@ -1,0 +1,511 @@
+"""Reads that compose queries for the reviewer pages: facet counts, progress by status,
+the status-by-theme and status-by-source matrices, a document's outline, an item's
+story and the quote in its place in the document.
+
+Every function here issues a fixed number of queries, however many items,
+themes or owners there are: counts come from GROUP BY or conditional
+aggregation, never from a query per value.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.urls import reverse
+
+from recommendations.filters import RecommendationFilterSet
+from recommendations.models import Evidence, Owner, Recommendation, RecommendationLink, Source, StatusChange, Theme
+from recommendations.seeding import normalize_whitespace
+from recommendations.vocabulary import CLOSED_STATUSES, RELATION_INVERSE_LABELS, Level, Status
+
+SECTION_SEPARATOR = " › "
+
+# The facets of the list page, in the order shown: (query parameter, label).
+FACETS: tuple[tuple[str, str], ...] = (
+    ("theme", "Theme"),
+    ("status", "Status"),
+    ("source", "Source"),
+    ("level", "Level"),
+    ("owner", "Owner"),
+)
+
+
+# --- progress -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    """One status's share of a set of items."""
+
+    status: str
+    label: str
+    count: int
+    percent: float
+
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Counts by status of a set of items, in vocabulary order (zeros included), for bars and tables."""
+
+    counts: tuple[StatusCount, ...]
+    total: int
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, int]) -> Progress:
+        total = sum(counts.values())
+        return cls(
+            counts=tuple(
+                StatusCount(
+                    status=status.value,
+                    label=status.label,
+                    count=counts.get(status.value, 0),
+                    percent=round(100 * counts.get(status.value, 0) / total, 2) if total else 0.0,
+                )
+                for status in Status
+            ),
+            total=total,
+        )
+
+    @property
+    def nonzero(self) -> tuple[StatusCount, ...]:
+        return tuple(c for c in self.counts if c.count)
+
+    @property
+    def closed(self) -> int:
+        """How many items are closed (implemented, superseded or not pursued)."""
+        return sum(c.count for c in self.counts if c.closed)
+
+    @property
+    def assessed(self) -> int:
+        return self.total - sum(c.count for c in self.counts if c.status == Status.NOT_ASSESSED)
+
+    def summary(self) -> str:
+        """Return the bar's text equivalent, e.g. '3 implemented, 2 in progress, 40 not assessed (of 45)'."""
+        parts = [f"{c.count} {c.label.lower()}" for c in self.nonzero]
+        return f"{', '.join(parts)} (of {self.total})" if parts else "no items"
+
+
+def progress_of(queryset: QuerySet) -> Progress:
+    """Return the counts by status of the items in `queryset` (one query)."""
+    rows = queryset.order_by().values("status").annotate(n=Count("pk"))
+    return Progress.from_counts({row["status"]: row["n"] for row in rows})
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    """One row of a status matrix: a theme or a source with its items' progress."""
+
+    label: str
+    url: str
+    progress: Progress
+    slug: str = ""
+
+
+def status_by_theme() -> list[ProgressRow]:
+    """Return, for each theme (and for items without a theme), its items' counts by status (two queries).
+
+    An item with several themes counts once under each of them.
+    """
+    through = Recommendation.themes.through
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in through.objects.values("theme_id", "recommendation__status").annotate(n=Count("pk")):
+        counts[row["theme_id"]][row["recommendation__status"]] = row["n"]
+    rows = [
+        ProgressRow(
+            label=theme.name,
+            slug=theme.slug,
+            url=reverse("recommendations:recommendation-list") + "?" + urlencode({"theme": theme.slug}),
+            progress=Progress.from_counts(counts.get(theme.pk, {})),
+        )
+        for theme in Theme.objects.order_by("position", "name")
+    ]
+    without = progress_of(Recommendation.objects.filter(themes__isnull=True))
+    if without.total:
+        rows.append(ProgressRow(label="No theme yet", url="", progress=without))
+    return rows
+
+
+def sources_with_progress() -> list[tuple[Source, Progress]]:
+    """Return every source document (without its full text) with its items' progress (two queries)."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in Recommendation.objects.order_by().values("source_id", "status").annotate(n=Count("pk")):
+        counts[row["source_id"]][row["status"]] = row["n"]
+    return [
+        (source, Progress.from_counts(counts.get(source.pk, {})))
+        for source in Source.objects.order_by("published", "slug").defer("text")
+    ]
+
+
+def status_by_source() -> list[ProgressRow]:
+    """Return, for each source document, its items' counts by status (two queries)."""
+    return [
+        ProgressRow(label=source.short_title, slug=source.slug, url=source.get_absolute_url(), progress=progress)
+        for source, progress in sources_with_progress()
+    ]
+
+
+# --- facets -------------------------------------------------------------------
+
+
+@dataclass
+class FacetOption:
+    """One value of a facet with the number of items it would select, given the other filters."""
+
+    value: str
+    label: str
+    count: int
+    selected: bool
+    hint: str = ""
+    url: str = ""  # the list URL with this value toggled; set by the view
+
+
+@dataclass
+class Facet:
+    """A filter of the list page with its options and counts."""
+
+    name: str
+    label: str
+    options: list[FacetOption]
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def selected(self) -> list[FacetOption]:
+        return [o for o in self.options if o.selected]
+
+    @property
+    def shown(self) -> list[FacetOption]:
+        """Options worth offering: those that would select something, and those already chosen."""
+        return [o for o in self.options if o.count or o.selected]
+
+
+def filtered_except(filterset: RecommendationFilterSet, exclude: str) -> QuerySet:
+    """Return the filterset's base queryset with every valid filter applied except `exclude`.
+
+    Reuses the filterset's cleaned values, so the slugs are not validated again.
+    """
+    queryset = filterset.queryset.all()
+    cleaned = getattr(filterset.form, "cleaned_data", None)
+    if cleaned is None:
+        filterset.is_valid()
+        cleaned = getattr(filterset.form, "cleaned_data", {})
+    for name, value in cleaned.items():
+        if name in (exclude, "ordering"):
+            continue
+        queryset = filterset.filters[name].filter(queryset, value)
+    return queryset.order_by()
+
+
+def _ids(queryset: QuerySet) -> QuerySet:
+    return queryset.order_by().values("pk")
+
+
+def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
+    """Return the list page's facets, each counted over the items matching all the *other* filters.
+
+    Five queries in all, one per facet, whatever the number of values.
+    """
+    cleaned = getattr(filterset.form, "cleaned_data", {}) if filterset.is_bound else {}
+    chosen = {name: set(cleaned.get(name) or ()) for name, _ in FACETS}
+    # Values given but refused (unknown slugs) are still shown as chosen, so they can be removed.
+    raw = filterset.data
+    refused = {
+        name: [v for v in (raw.getlist(name) if hasattr(raw, "getlist") else []) if v and v not in chosen[name]]
+        for name, _ in FACETS
+    }
+    errors = filterset.errors
+
+    def by_value(name: str) -> dict[str, int]:
+        rows = filtered_except(filterset, name).values(name).annotate(n=Count("pk"))
+        return {row[name]: row["n"] for row in rows}
+
+    def related(model, name: str) -> QuerySet:
+        return model.objects.annotate(
+            n=Count("recommendations", filter=Q(recommendations__in=_ids(filtered_except(filterset, name))))
+        )
+
+    options: dict[str, list[FacetOption]] = {}
+    options["theme"] = [
+        FacetOption(t.slug, t.name, t.n, t.slug in chosen["theme"])
+        for t in related(Theme, "theme").order_by("position", "name")
+    ]
+    status_counts = by_value("status")
+    options["status"] = [
+        FacetOption(s.value, s.label, status_counts.get(s.value, 0), s.value in chosen["status"]) for s in Status
+    ]
+    options["source"] = [
+        FacetOption(s.slug, s.short_title, s.n, s.slug in chosen["source"], hint=s.title)
+        for s in related(Source, "source").defer("text").order_by("published", "slug")
+    ]
+    level_counts = by_value("level")
+    options["level"] = [
+        FacetOption(v.value, v.label, level_counts.get(v.value, 0), v.value in chosen["level"]) for v in Level
+    ]
+    options["owner"] = [
+        FacetOption(o.slug, o.name, o.n, o.slug in chosen["owner"], hint=o.get_country_display())
+        for o in related(Owner, "owner").order_by("country", "name")
+    ]
+    facets = []
+    for name, label in FACETS:
+        opts = options[name]
+        opts.extend(FacetOption(v, v, 0, True) for v in refused[name])
+        facets.append(Facet(name=name, label=label, options=opts, errors=list(errors.get(name, []))))
+    return facets
+
+
+# --- the "as of" stamp ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """How current the tracker is: the latest effective date of a status, and when a change was last recorded."""
+
+    status_date: datetime.date | None
+    recorded_at: datetime.datetime | None
+
+
+def tracker_as_of() -> AsOf:
+    """Return the tracker's "as of" stamp (one query)."""
+    row = StatusChange.objects.aggregate(status_date=Max("effective_date"), recorded_at=Max("recorded_at"))
+    return AsOf(status_date=row["status_date"], recorded_at=row["recorded_at"])
+
+
+# --- one item's story ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkedItem:
+    """An item linked to the one shown, with the relation read from the shown item's side."""
+
+    relation: str
+    item: Recommendation
+    note: str
+    direction: str  # "out" (this item → other) or "in" (other → this item)
+
+
+def recommendation_for_page(code: str) -> Recommendation:
+    """Return the item with everything its page shows, fetched in a fixed number of queries.
+
+    Raises Recommendation.DoesNotExist for an unknown code.
+    """
+    item_link = Recommendation.objects.select_related("source").only(
+        "code", "title", "status", "status_date", "parent", "source__slug", "source__short_title", "source__published"
+    )
+    return (
+        Recommendation.objects.select_related("source", "parent", "parent__source")
+        .prefetch_related(
+            "themes",
+            "owners",
+            Prefetch("evidence", queryset=Evidence.objects.select_related("source").order_by("published", "id")),
+            Prefetch(
+                "status_changes",
+                queryset=StatusChange.objects.select_related("recorded_by", "evidence", "evidence__source").order_by(
+                    "effective_date", "recorded_at", "id"
+                ),
+            ),
+            Prefetch("children", queryset=item_link.order_by("position")),
+            Prefetch(
+                "links_out",
+                queryset=RecommendationLink.objects.select_related("to_recommendation__source").order_by(
+                    "to_recommendation__source__published", "to_recommendation__position"
+                ),
+            ),
+            Prefetch(
+                "links_in",
+                queryset=RecommendationLink.objects.select_related("from_recommendation__source").order_by(
+                    "from_recommendation__source__published", "from_recommendation__position"
+                ),
+            ),
+        )
+        .get(code=code)
+    )
+
+
+def linked_items(item: Recommendation) -> list[LinkedItem]:
+    """Return the items linked to `item` in both directions (uses the prefetched links)."""
+    out = [
+        LinkedItem(link.get_kind_display(), link.to_recommendation, link.note, "out") for link in item.links_out.all()
+    ]
+    inward = [
+        LinkedItem(RELATION_INVERSE_LABELS[link.kind], link.from_recommendation, link.note, "in")
+        for link in item.links_in.all()
+    ]
+    return out + inward
+
+
+# --- the quote in its place --------------------------------------------------------
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_BULLET = re.compile(r"^\s*(?:[-*+•]|\d+\.|\([a-z0-9]+\))\s+")
+_HEADING = re.compile(r"^\s*#{1,6}\s+")
+_INLINE_MARKUP = re.compile(r"</?sup>|\*\*?|<br\s*/?>")
+# How much of the neighbouring text to show on each side of a quote, in characters.
+CONTEXT_CHARS = 450
+
+
+@dataclass(frozen=True)
+class PassageBlock:
+    """A paragraph, bullet or heading of the document, cut into plain and quoted pieces."""
+
+    kind: str  # "paragraph", "bullet" or "heading"
+    pieces: tuple[tuple[str, bool], ...]  # (text, is part of the quote)
+
+
+@dataclass(frozen=True)
+class QuoteInPlace:
+    """The passage of the document around a quote: the blocks before, holding and after it."""
+
+    blocks: tuple[PassageBlock, ...]
+
+
+def _blocks(source_text: str) -> list[tuple[str, str]]:
+    """Split a document's text into (kind, text) blocks: paragraphs, bullets and headings."""
+    blocks: list[tuple[str, str]] = []
+    for chunk in _PARAGRAPH_BREAK.split(source_text):
+        current: list[str] = []
+        kind = "paragraph"
+        for line in chunk.splitlines():
+            starts_bullet = bool(_BULLET.match(line))
+            starts_heading = bool(_HEADING.match(line))
+            if (starts_bullet or starts_heading) and current:
+                blocks.append((kind, " ".join(current)))
+                current = []
+            if starts_bullet or starts_heading:
+                kind = "bullet" if starts_bullet else "heading"
+                line = (_BULLET if starts_bullet else _HEADING).sub("", line, count=1)
+            current.append(line)
+        if current:
+            blocks.append((kind, " ".join(current)))
+    cleaned = [(kind, normalize_whitespace(_INLINE_MARKUP.sub("", text))) for kind, text in blocks]
+    return [(kind, text) for kind, text in cleaned if text]
+
+
+def _trim(text: str, keep: str) -> str:
+    """Shorten context text to about CONTEXT_CHARS, keeping its end ("end") or its start ("start")."""
+    if len(text) <= CONTEXT_CHARS:
+        return text
+    if keep == "end":
+        return "… " + text[-CONTEXT_CHARS:].split(" ", 1)[-1]
+    return text[:CONTEXT_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def quote_in_place(source_text: str, quote: str) -> QuoteInPlace | None:
+    """Return the quote with the text around it in the document: its paragraph, and the neighbouring
+    paragraph or bullet on each side when the quote fills its own.
+
+    Whitespace is compared loosely (as the seed's quote check does) and the
+    transcription's light markup (headings, bullets, emphasis) is set aside.
+    Returns None when the quote cannot be found.
+    """
+    needle = normalize_whitespace(quote)
+    if not source_text or not needle:
+        return None
+    blocks = _blocks(source_text)
+    starts, position = [], 0
+    for _, text in blocks:
+        starts.append(position)
+        position += len(text) + 1
+    joined = " ".join(text for _, text in blocks)
+    found = joined.find(needle)
+    if found < 0:
+        return None
+    end = found + len(needle)
+    first = max(i for i, s in enumerate(starts) if s <= found)
+    last = max(i for i, s in enumerate(starts) if s < end)
+    # A quote that fills its block reads better with its neighbours (a bullet with its lead-in).
+    lo = first - 1 if found == starts[first] and first > 0 else first
+    hi = last + 1 if end >= starts[last] + len(blocks[last][1]) and last + 1 < len(blocks) else last
+    result = []
+    for i in range(lo, hi + 1):
+        kind, text = blocks[i]
+        b_start, b_end = starts[i], starts[i] + len(text)
+        q_start, q_end = max(found, b_start) - b_start, min(end, b_end) - b_start
+        if q_start >= q_end:  # a neighbour: context only
+            pieces = ((_trim(text, "end" if i < first else "start"), False),)
+        else:
+            pieces = tuple(
+                piece
+                for piece in (
+                    (_trim(text[:q_start], "end"), False),
+                    (text[q_start:q_end], True),
+                    (_trim(text[q_end:], "start"), False),
+                )
+                if piece[0].strip()
+            )
+        result.append(PassageBlock(kind=kind, pieces=pieces))
+    return QuoteInPlace(blocks=tuple(result))
+
+
+# --- a document's outline --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int  # 2 for the first part of a section path, 3 for the next, ...
+    title: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class OutlineEntry:
+    """An item of a document in reading order, with the headings that open before it and its depth."""
+
+    item: Recommendation
+    headings: tuple[Heading, ...]
+    depth: int
+
+
+def _anchor(parts: Sequence[str]) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", SECTION_SEPARATOR.join(parts).lower()).strip("-")
+    return f"s-{slug[:80]}"
+
+
+def source_outline(source: Source) -> list[OutlineEntry]:
+    """Return the document's items in reading order under their headings (two queries)."""
+    items = list(
+        source.recommendations.select_related("parent")
+        .prefetch_related("themes")
+        .order_by("position")
+        .only("code", "title", "status", "status_date", "section", "parent__code", "due_date", "position", "source")
+    )
+    return outline(items)
+
+
+def outline(items: Iterable[Recommendation]) -> list[OutlineEntry]:
+    """Return `items` (already in reading order) with the headings each opens and its depth under its parents."""
+    entries: list[OutlineEntry] = []
+    depth: dict[str, int] = {}
+    previous: list[str] = []
+    for item in items:
+        parts = [p.strip() for p in item.section.split(SECTION_SEPARATOR.strip()) if p.strip()]
+        common = 0
+        while common < min(len(parts), len(previous)) and parts[common] == previous[common]:
+            common += 1
+        headings = tuple(
+            Heading(level=min(2 + i, 6), title=parts[i], anchor=_anchor(parts[: i + 1]))
+            for i in range(common, len(parts))
+        )
+        previous = parts
+        parent_code = item.parent.code if item.parent_id else None
+        depth[item.code] = depth.get(parent_code, -1) + 1 if parent_code else 0
+        entries.append(OutlineEntry(item=item, headings=headings, depth=min(depth[item.code], 4)))
+    return entries
+
+
+def section_parts(section: str) -> list[str]:
+    """Return a section path's headings, outermost first."""
+    return [p.strip() for p in section.split(SECTION_SEPARATOR.strip()) if p.strip()]
+
+
+def section_anchor(section: str) -> str:
+    """Return the anchor of a section's innermost heading on its source page."""
+    return _anchor(section_parts(section))
