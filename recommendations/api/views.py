@@ -149,6 +149,8 @@ class RecommendationListView(ListAPIView):
 
 
 class RecommendationDetailView(TrackerAPIView):
+    serializer_class = RecommendationUpdateSerializer  # what PATCH takes
+
     def detail_response(self, code: str) -> Response:
         item = selectors.recommendation_for_detail(code) if _CODE.match(code) else None
         if item is None:
@@ -192,6 +194,8 @@ class RecommendationDetailView(TrackerAPIView):
 
 
 class StatusChangeListView(ListAPIView):
+    serializer_class = StatusChangeInputSerializer  # what POST takes (also shown by OPTIONS)
+
     @extend_schema(
         operation_id="recommendations_status_changes_list",
         summary="An item's status history",
@@ -250,6 +254,8 @@ class StatusChangeListView(ListAPIView):
 
 
 class EvidenceListView(ListAPIView):
+    serializer_class = EvidenceInputSerializer  # what POST takes (also shown by OPTIONS)
+
     @extend_schema(
         operation_id="recommendations_evidence_list",
         summary="An item's evidence",
