@@ -1,0 +1,97 @@
+"""Browser tests: Playwright driving Debian's Chromium (/usr/bin/chromium) against pytest-django's live_server.
+
+When they run:
+- `python3 dev.py test tests/browser -m browser`: always. Without Chromium or
+  Playwright they are skipped with a hint, except in CI (CI=true), where they fail.
+- `python3 dev.py test` (everything): locally, whenever Chromium and Playwright are
+  present; in CI they are left to CI's own browser step, so they run once, not
+  once per database.
+
+Playwright's sync API runs an event loop in the test thread, and Django refuses
+ORM calls from a thread with a running loop unless told it is safe; it is, here,
+because each test drives the browser and the database in turn, never at once.
+Set only for these tests, in their own folder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+# Debian's Chromium; CHROMIUM_PATH points elsewhere on other systems.
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+HERE = Path(__file__).resolve().parent
+INSTALL_HINT = (
+    "install Chromium with `sudo apt-get install -y chromium`; `python3 dev.py test` installs playwright and "
+    "pytest-playwright from requirements-dev.txt (never run `playwright install`: the tests use Debian's browser)"
+)
+
+
+def _missing() -> list[str]:
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append(f"{CHROMIUM} (Debian's chromium package)")
+    if importlib.util.find_spec("playwright") is None or importlib.util.find_spec("pytest_playwright") is None:
+        missing.append("the playwright and pytest-playwright Python packages")
+    return missing
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _explicitly_selected(config: pytest.Config) -> bool:
+    """True when the run asked for the browser tests by marker (`-m browser`)."""
+    expression = (config.getoption("markexpr", default="") or "").replace(" ", "")
+    return "browser" in expression and "notbrowser" not in expression
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-playwright 0.10's base_url fixture trips a pytest 9 deprecation warning; nothing to act on here.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    ours = [item for item in items if HERE in Path(str(item.path)).parents]
+    if not ours:
+        return
+    missing = _missing()
+    if _in_ci() and not _explicitly_selected(config):
+        reason = "CI runs the browser tests once, in their own step (`bash .ci/run`)"
+        for item in ours:
+            item.add_marker(pytest.mark.skip(reason=reason))
+        return
+    if missing:
+        message = f"The browser tests need {' and '.join(missing)}. To run them, {INSTALL_HINT}."
+        if _in_ci():
+            raise pytest.UsageError(f"FAIL: {message}")
+        for item in ours:
+            item.add_marker(pytest.mark.skip(reason=message))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's Chromium, quietly: no downloads, no sync, no first-run pages."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": [
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}, "locale": "en-CA"}
