@@ -96,9 +96,12 @@ class SlugsField(forms.Field):
         missing = [v for v in value if v not in found]
         if missing:
             known = self.model.objects.order_by(self.to_field).values_list(self.to_field, flat=True)[:50]
+            # The caller's values go in as parameters, never into the message itself: a "%" in a
+            # value must not be read as a format directive by whoever renders the error.
             raise ValidationError(
-                ERROR_UNKNOWN_SLUGS.format(what=self.what, values=", ".join(missing), known=", ".join(known)),
+                ERROR_UNKNOWN_SLUGS.format(what="%(what)s", values="%(values)s", known="%(known)s"),
                 code="invalid_choice",
+                params={"what": self.what, "values": ", ".join(missing), "known": ", ".join(known)},
             )
 
 

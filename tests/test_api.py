@@ -206,6 +206,7 @@ def test_pages_past_the_end_and_bad_page_numbers(api, items):
         ("updated_since=last-week", "updated_since", "ISO 8601"),
         ("updated_since=9999-12-31T23:59:59-05:00", "updated_since", "ISO 8601"),
         ("ordering=colour", "ordering", "colour"),
+        ("theme=50%25off&owner=%25s%25d", "theme", "Unknown theme: 50%off"),
         ("search=navies%00", "search", "NUL"),
         ("theme=%00", "theme", "NUL"),
         ("pa%00ge=1", "page", "NUL"),

@@ -171,6 +171,7 @@ def test_the_filterset_narrows_the_queryset_it_is_given(items):
     ("params", "field", "words"),
     [
         ("theme=nope", "theme", "Unknown theme: nope"),
+        ("theme=50%25off", "theme", "Unknown theme: 50%off"),
         ("owner=gac&owner=nobody", "owner", "Unknown owner: nobody"),
         ("source=nope", "source", "Unknown source: nope"),
         ("parent=NOPE-1", "parent", "Unknown parent item: NOPE-1"),

@@ -10,6 +10,7 @@ Environment variables:
     ALLOWED_HOSTS     comma-separated host names; required unless DEBUG is on
     CSRF_TRUSTED_ORIGINS  comma-separated origins (https://tracker.example.org) behind a proxy
     API_READS_REQUIRE_LOGIN  "1" closes the API's reads to signed-in users
+    API_THROTTLE_ANON, API_THROTTLE_USER  API request rates (default 600/minute by address, 3000/minute by user)
     SECURE_SSL        "0" turns off the HTTPS-only settings of production (for a plain-HTTP test server)
 """
 
@@ -138,7 +139,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_THROTTLE_RATES": {"anon": "600/minute", "user": "3000/minute"},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", default="600/minute"),
+        "user": env_str("API_THROTTLE_USER", default="3000/minute"),
+    },
     # Every API error is JSON naming the field and what is wrong (service refusals: 400, stale If-Match: 412).
     "EXCEPTION_HANDLER": "recommendations.api.exceptions.api_exception_handler",
 }

@@ -11,7 +11,6 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -24,6 +23,7 @@ from rest_framework.response import Response
 from recommendations.api import schema, selectors
 from recommendations.api.conditions import expected_version, lock_for_write, require_if_match
 from recommendations.api.exceptions import etag_for, validation_error_data
+from recommendations.api.filtering import FilterBackend
 from recommendations.api.pagination import TrackerPagination
 from recommendations.api.permissions import AUTHENTICATION_CLASSES, THROTTLE_CLASSES, ReadOpenWriteAnalyst
 from recommendations.api.renderers import CSVRenderer, csv_response
@@ -126,7 +126,7 @@ class ApiRootView(TrackerAPIView):
 
 
 class RecommendationListView(ListAPIView):
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = RecommendationFilterSet
     queryset = Recommendation.objects.all()
 
@@ -312,7 +312,7 @@ def _created(data: dict, item: Recommendation) -> Response:
 
 
 class ChangeFeedView(ListAPIView):
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = StatusChangeFeedFilterSet
     queryset = StatusChange.objects.all()
 
