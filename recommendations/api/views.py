@@ -97,6 +97,7 @@ class ListAPIView(TrackerAPIView):
 class ApiRootView(TrackerAPIView):
     @extend_schema(
         operation_id="api_root",
+        tags=["api"],
         summary="List the API's endpoints",
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Endpoint names and addresses.")},
     )
