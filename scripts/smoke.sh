@@ -174,6 +174,7 @@ header Set-Cookie | grep -qi "secure" || fail "the CSRF cookie is not marked Sec
 STATIC="$(grep -oE '/static/[^"]+\.[0-9a-f]{12}\.(css|js)' "$WORK/body" | head -n1)"
 [ -n "$STATIC" ] || fail "the admin login page links no hashed static file"
 expect 200 "$STATIC" ""
+[ -s "$WORK/body" ] || fail "$STATIC came back empty"
 header Cache-Control | grep -q "max-age" || fail "whitenoise did not serve $STATIC with a cache lifetime"
 say "static file served by whitenoise: $(header Cache-Control)"
 
