@@ -772,3 +772,11 @@ def test_the_real_seed_through_the_api(api, seeded):
     assert (link.from_recommendation.code, "incoming") in {(r["code"], r["direction"]) for r in detail["related"]}
     seeded_changes = api.get(FEED).json()
     assert seeded_changes["count"] == StatusChange.objects.count()
+
+
+def test_an_unknown_format_is_a_400_saying_which_formats_there_are(api, recommendation):
+    assert api.get(f"{LIST}?format=xml").json() == {"format": ["Use format=json or format=csv."]}
+    assert api.get(item_url("T-1") + "?format=csv").json() == {"format": ["Use format=json."]}
+    refused = api.get(LIST, HTTP_ACCEPT="application/xml")
+    assert refused.status_code == 406
+    assert "detail" in refused.json()

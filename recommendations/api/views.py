@@ -10,6 +10,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -44,6 +45,7 @@ from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFil
 from recommendations.models import Recommendation, StatusChange
 from recommendations.services import evidence_create, recommendation_change_status, recommendation_update
 
+ERROR_FORMAT = "Use {formats}."
 ERROR_NO_ITEM = "No recommendation has the code {code}. Codes look like JN97-A; see /api/recommendations/."
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,31}$")
 _CSV = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="`?format=csv`: every matching row.")}
@@ -67,6 +69,14 @@ class TrackerAPIView(GenericAPIView):
         ):
             self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), "application/json"
         return super().handle_exception(exc)
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            # `?format=` names a format this endpoint does not give: say which it does.
+            formats = " or ".join(f"format={renderer.format}" for renderer in self.get_renderers())
+            raise ValidationError({"format": [ERROR_FORMAT.format(formats=formats)]}) from None
 
     def wants_csv(self) -> bool:
         return getattr(self.request.accepted_renderer, "format", None) == "csv"
@@ -166,7 +176,7 @@ class RecommendationDetailView(TrackerAPIView):
         description="With its evidence, related items across the documents, parent, children and status "
         "history. The `ETag` header is the item's version: send it back as `If-Match` when you write.",
         parameters=[schema.CODE_PARAMETER],
-        responses={200: RecommendationDetailSerializer, **schema.errors(401, 403, 404, 406, 429)},
+        responses={200: RecommendationDetailSerializer, **schema.errors(400, 401, 403, 404, 406, 429)},
     )
     def get(self, request, code: str):
         return self.detail_response(code)
