@@ -22,7 +22,7 @@ try:
 except ImportError:  # conftest.py skips these tests with a hint (or, in CI, fails)
     Page = expect = None
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 THEME = "agreements"
