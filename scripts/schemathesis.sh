@@ -10,7 +10,7 @@
 #
 # Environment: PG_HOST, PG_PORT, PG_USER (default 127.0.0.1, 5432, postgres),
 # FUZZ_DB (default tracker_fuzz), FUZZ_MAX_EXAMPLES (default 20), FUZZ_TIME_LIMIT
-# (seconds per pass, default 70).
+# (seconds per pass, default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,7 @@ PG_PORT="${PG_PORT:-5432}"
 PG_USER="${PG_USER:-postgres}"
 FUZZ_DB="${FUZZ_DB:-tracker_fuzz}"
 MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-20}"
-TIME_LIMIT="${FUZZ_TIME_LIMIT:-70}"
+TIME_LIMIT="${FUZZ_TIME_LIMIT:-60}"
 WORKDIR="$(mktemp -d)"
 
 export DATABASE_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$FUZZ_DB"
