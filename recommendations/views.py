@@ -37,7 +37,7 @@ PAGE_PARAMETER = "page"
 
 # Sort choices offered on the list page: (parameter value, label).
 SORT_CHOICES: tuple[tuple[str, str], ...] = (
-    ("", "Document order"),
+    ("", "Document order (best match first when searching)"),
     ("code", "Code"),
     ("status", "Status"),
     ("-status_date", "Status date, newest first"),
@@ -117,9 +117,11 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
         selection_query = _querystring(data, **{PAGE_PARAMETER: None})[1:]
         api_query = f"?{selection_query}" if selection_query else ""
         chosen_themes = [o for f in facets if f.name == "theme" for o in f.selected]
+        errors = filterset.errors
         context.update(
             filterset=filterset,
-            errors=filterset.errors,
+            errors=errors,
+            error_items=self._error_items(errors),
             facets=facets,
             # The status facet's counts are this selection's progress (other filters applied, status not).
             progress=selectors.Progress.from_counts({o.value: o.count for o in status_facet.options}),
@@ -155,6 +157,16 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
             choices.append((current, f"{label}{', reversed' if current.startswith('-') else ''}"))
         return choices
 
+    @staticmethod
+    def _error_items(errors: dict) -> list[dict]:
+        """Each refused parameter with its message and, where the page shows that filter, a link to it."""
+        shown = {name for name, _ in selectors.FACETS} | {"search", "ordering", "parent", "updated_since"}
+        return [
+            {"name": name or "(unnamed)", "anchor": f"filter-{name}" if name in shown else "", "message": message}
+            for name, messages in errors.items()
+            for message in messages
+        ]
+
     def _other_filters(self, data: QueryDict) -> list[dict]:
         """Filters chosen in the URL that are not facets (search, parent, updated_since), with remove links."""
         labels = {"search": "Search", "parent": "Part of", "updated_since": "Updated since"}
@@ -164,6 +176,7 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
                 "label": label,
                 "value": ", ".join(v.replace("\x00", "") for v in data.getlist(name)),
                 "remove_url": _querystring(data, **{name: None, PAGE_PARAMETER: None}),
+                "errors": self.get_filterset().errors.get(name, []),
             }
             for name, label in labels.items()
             if any(v for v in data.getlist(name))
@@ -175,7 +188,7 @@ class RecommendationDetailView(DetailView):
 
     template_name = "recommendations/recommendation_detail.html"
     context_object_name = "recommendation"
-    extra_context = {"nav": "list"}
+    extra_context = {"nav": "item"}
 
     def get_object(self, queryset=None):
         code = self.kwargs["code"]
@@ -225,7 +238,7 @@ class SourceDetailView(DetailView):
     template_name = "recommendations/source_detail.html"
     context_object_name = "source"
     model = Source
-    extra_context = {"nav": "sources"}
+    extra_context = {"nav": "source"}
 
     def get_queryset(self):
         return Source.objects.defer("text")

@@ -226,6 +226,15 @@ def test_unknown_theme_error_shows_beside_the_theme_filter(client, items):
 
 
 @pytest.mark.django_db
+def test_a_bad_date_is_shown_beside_its_filter_with_a_way_to_remove_it(client, items):
+    html = client.get(LIST_URL, {"updated_since": "yesterday", "theme": "dialogue"}).content.decode()
+    assert 'href="#filter-updated_since"' in html
+    chosen = html[html.index('id="filter-updated_since"') :]
+    chosen = chosen[: chosen.index("</li>")]
+    assert 'href="?theme=dialogue"' in chosen and "ISO 8601" in chosen
+
+
+@pytest.mark.django_db
 def test_nul_bytes_anywhere_never_reach_the_database(client, items):
     assert client.get(LIST_URL + "?%00=1").status_code == 400
     assert client.get(LIST_URL + "?page=%00").status_code == 400
