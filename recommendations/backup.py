@@ -8,7 +8,8 @@ owners, items with their version and times, links, evidence and the whole
 status log, with each row's authorship.
 
 Every row keeps its primary key, so URLs and ids that users and scripts hold
-stay valid. References between rows name the referenced row's natural key
+stay valid. Columns the database derives (the search document) are not
+carried; the restored database computes them again. References between rows name the referenced row's natural key
 (an item's code, a slug, a username); evidence, which has no natural key, is
 referred to by id. Every concrete field of a model is carried, so a field added
 later travels without a change here; a new relation must be declared below
@@ -34,6 +35,7 @@ from typing import IO, Any
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.postgres.search import SearchVectorField
 from django.contrib.sessions.models import Session
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
@@ -144,9 +146,17 @@ CONTENT_MODELS: tuple[type[models.Model], ...] = tuple(table.model for table in 
 
 
 # --- reading and writing values ---------------------------------------------------
+def _derived(f: models.Field) -> bool:
+    """Return True for a column the database computes itself (a search document, a generated column)."""
+    return isinstance(f, SearchVectorField) or getattr(f, "generated", False)
+
+
 def _plain_fields(model: type[models.Model]) -> list[models.Field]:
-    """Return the model's concrete columns that are not relations (including the primary key)."""
-    return [f for f in model._meta.concrete_fields if not f.is_relation]
+    """Return the model's concrete columns that are not relations (including the primary key).
+
+    Columns the database derives from others are left out: the restored database derives them again.
+    """
+    return [f for f in model._meta.concrete_fields if not f.is_relation and not _derived(f)]
 
 
 def _check_relations_declared(table: Table) -> None:
