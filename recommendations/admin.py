@@ -22,6 +22,7 @@ from django.utils.html import format_html
 
 from recommendations.forms import RecommendationAdminForm, StatusChangeForm
 from recommendations.models import (
+    READING_ORDER,
     Evidence,
     Owner,
     Recommendation,
@@ -149,7 +150,7 @@ class RecommendationAdmin(admin.ModelAdmin):
     list_filter = ["status", "themes", "source", "owners", "level", HasEvidenceFilter, FreshnessFilter]
     search_fields = ["code", "title", "text"]
     list_per_page = 100
-    ordering = ["source__published", "position"]
+    ordering = list(READING_ORDER)
     actions = ["record_status_change"]
     readonly_fields = [
         "code",
@@ -322,7 +323,7 @@ class RecommendationAdmin(admin.ModelAdmin):
     def record_status_change(self, request, queryset):
         """Many items at once: one form, one log entry per item, all or nothing."""
         form = StatusChangeForm(request.POST if "apply" in request.POST else None)
-        items = list(queryset.select_related("source").order_by("source__published", "position"))
+        items = list(queryset.select_related("source").in_reading_order())
         if "apply" in request.POST and form.is_valid():
             try:
                 with transaction.atomic():

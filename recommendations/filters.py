@@ -25,7 +25,7 @@ from django.forms.utils import ErrorDict, ErrorList
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from recommendations.models import Owner, Recommendation, Source, StatusChange, Theme
+from recommendations.models import READING_ORDER, Owner, Recommendation, Source, StatusChange, Theme
 from recommendations.search import search_recommendations
 from recommendations.vocabulary import Level, Status
 
@@ -35,7 +35,7 @@ ERROR_UNKNOWN_SLUGS = "Unknown {what}: {values}. Use one of: {known}."
 
 ORDERING_FIELDS = {
     # parameter value: (model ordering, label)
-    "reading": (("source__published", "source__slug", "position"), "Document order"),
+    "reading": (READING_ORDER, "Document order"),
     "code": (("code",), "Code"),
     "status": (("status", "code"), "Status"),
     "status_date": (("status_date", "code"), "Status date"),

@@ -1,21 +1,16 @@
 """Full-text search over items' titles and quoted texts.
 
-On PostgreSQL, search uses a GIN index over exactly the expression that
-`search_vector()` builds (created by migration 0002), ranked by relevance;
-elsewhere (SQLite, the local default) it falls back to a plain match.
+On PostgreSQL, items match against their stored `search_document` (kept by a
+database trigger, indexed with GIN; migration 0004) and come best match first,
+a match in the title weighing more than one in the text. Elsewhere (SQLite, the
+local default) search falls back to a plain case-insensitive match of every word.
 """
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 SEARCH_CONFIG = "english"
-SEARCH_INDEX_NAME = "rec_fulltext_idx"
-
-
-def search_vector() -> SearchVector:
-    """Return the indexed document expression; filters must use this same expression to hit the index."""
-    return SearchVector("title", "text", config=SEARCH_CONFIG)
 
 
 def full_text_supported() -> bool:
@@ -30,9 +25,11 @@ def search_recommendations(queryset: QuerySet, terms: str, *, rank: bool = True)
         return queryset
     if full_text_supported():
         query = SearchQuery(terms, search_type="websearch", config=SEARCH_CONFIG)
-        queryset = queryset.annotate(search_document=search_vector()).filter(search_document=query)
+        queryset = queryset.filter(search_document=query)
         if rank:
-            queryset = queryset.annotate(search_rank=SearchRank(search_vector(), query)).order_by("-search_rank", "pk")
+            queryset = queryset.annotate(search_rank=SearchRank(F("search_document"), query)).order_by(
+                "-search_rank", "pk"
+            )
         return queryset
     condition = Q()
     for word in terms.split():

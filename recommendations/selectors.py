@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, QuerySet
 from django.urls import reverse
 
 from recommendations.filters import RecommendationFilterSet
@@ -224,35 +224,43 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
     }
     errors = filterset.errors
 
-    def by_value(name: str) -> dict[str, int]:
-        rows = filtered_except(filterset, name).values(name).annotate(n=Count("pk"))
-        return {row[name]: row["n"] for row in rows}
+    def by_value(name: str, column: str | None = None) -> dict[str, int]:
+        column = column or name
+        rows = filtered_except(filterset, name).values(column).annotate(n=Count("pk"))
+        return {row[column]: row["n"] for row in rows}
 
-    def related(model, name: str) -> QuerySet:
-        return model.objects.annotate(
-            n=Count("recommendations", filter=Q(recommendations__in=_ids(filtered_except(filterset, name))))
-        )
+    def related(name: str, through_field: str, other: str) -> dict[int, int]:
+        # Counted on the link table, grouped by the related id: one pass over the links, and a hashed
+        # semi-join with the matching items only when other filters narrow them.
+        links = getattr(Recommendation, through_field).through.objects.order_by()
+        items = filtered_except(filterset, name)
+        if items.query.where:
+            links = links.filter(recommendation_id__in=_ids(items))
+        return {row[other]: row["n"] for row in links.values(other).annotate(n=Count("pk"))}
 
     options: dict[str, list[FacetOption]] = {}
+    theme_counts = related("theme", "themes", "theme_id")
     options["theme"] = [
-        FacetOption(t.slug, t.name, t.n, t.slug in chosen["theme"])
-        for t in related(Theme, "theme").order_by("position", "name")
+        FacetOption(t.slug, t.name, theme_counts.get(t.pk, 0), t.slug in chosen["theme"])
+        for t in Theme.objects.order_by("position", "name")
     ]
     status_counts = by_value("status")
     options["status"] = [
         FacetOption(s.value, s.label, status_counts.get(s.value, 0), s.value in chosen["status"]) for s in Status
     ]
+    source_counts = by_value("source", column="source_id")
     options["source"] = [
-        FacetOption(s.slug, s.short_title, s.n, s.slug in chosen["source"], hint=s.title)
-        for s in related(Source, "source").defer("text").order_by("published", "slug")
+        FacetOption(s.slug, s.short_title, source_counts.get(s.pk, 0), s.slug in chosen["source"], hint=s.title)
+        for s in Source.objects.defer("text").order_by("published", "slug")
     ]
     level_counts = by_value("level")
     options["level"] = [
         FacetOption(v.value, v.label, level_counts.get(v.value, 0), v.value in chosen["level"]) for v in Level
     ]
+    owner_counts = related("owner", "owners", "owner_id")
     options["owner"] = [
-        FacetOption(o.slug, o.name, o.n, o.slug in chosen["owner"], hint=o.get_country_display())
-        for o in related(Owner, "owner").order_by("country", "name")
+        FacetOption(o.slug, o.name, owner_counts.get(o.pk, 0), o.slug in chosen["owner"], hint=o.get_country_display())
+        for o in Owner.objects.order_by("country", "name")
     ]
     facets = []
     for name, label in FACETS:

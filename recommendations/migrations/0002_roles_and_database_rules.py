@@ -1,17 +1,19 @@
 """Groups for the two roles, and rules that only the database can keep.
 
 - the `analyst` and `reviewer` groups with their permissions (recommendations.roles);
-- on PostgreSQL, the GIN index that full-text search uses (recommendations.search);
+- on PostgreSQL, a GIN index for full-text search (superseded by migration 0004);
 - the status log refuses UPDATE at the database level (and DELETE on PostgreSQL,
   where test flushes use TRUNCATE, which row triggers do not see).
 """
 
 from django.contrib.auth.management import create_permissions
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import migrations
 
 from recommendations.roles import ROLE_PERMISSIONS
-from recommendations.search import SEARCH_INDEX_NAME, search_vector
+
+SEARCH_INDEX_NAME = "rec_fulltext_idx"  # replaced by a stored search document in 0004
 
 APPEND_ONLY_MESSAGE = "Status changes are append-only: record a new status change instead."
 
@@ -35,7 +37,7 @@ def remove_groups(apps, schema_editor):
 
 
 def _search_index():
-    return GinIndex(search_vector(), name=SEARCH_INDEX_NAME)
+    return GinIndex(SearchVector("title", "text", config="english"), name=SEARCH_INDEX_NAME)
 
 
 def add_search_index(apps, schema_editor):
