@@ -36,3 +36,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 def user_is_analyst(user) -> bool:
     """Return True when the user may record status changes and evidence."""
     return bool(user and user.is_authenticated and user.is_active and user.has_perm("recommendations.add_statuschange"))
+
+
+def ensure_role_groups(*, using: str = "default") -> None:
+    """Create the role groups if missing and give each exactly its permissions (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for name, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=name)
+        permissions = Permission.objects.using(using).filter(
+            content_type__app_label="recommendations", codename__in=codenames
+        )
+        group.permissions.set(permissions)

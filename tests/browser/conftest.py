@@ -64,8 +64,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not ours:
         return
     # Run them last (after pytest-django has put transactional tests after the others): the live
-    # server needs committed data, so the database is emptied after each of them, and tests that
-    # rely on rows written by migrations (the role groups) must not come after.
+    # server needs committed data, so the database is emptied after each of them.
     chosen = set(ours)
     items[:] = [item for item in items if item not in chosen] + ours
     missing = _missing()
@@ -80,27 +79,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"FAIL: {message}")
         for item in ours:
             item.add_marker(pytest.mark.skip(reason=message))
-
-
-@pytest.fixture(autouse=True)
-def role_groups(transactional_db):
-    """The analyst and reviewer groups, as the migrations make them.
-
-    An earlier transactional test empties the database when it ends, groups included.
-    """
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-
-    from recommendations.roles import ROLE_PERMISSIONS
-
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0)
-    for name, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(
-            Permission.objects.filter(content_type__app_label="recommendations", codename__in=codenames)
-        )
 
 
 @pytest.fixture(scope="session")
