@@ -7,20 +7,28 @@ Parameters (repeat one for OR; different ones combine with AND):
     parent                 the parent item's code
     search                 full text over title and quoted text (PostgreSQL: ranked full-text search)
     updated_since          ISO 8601 date or date-time
+    as_of                  a date (YYYY-MM-DD, not in the future): every item's status is read as it stood on
+                           that day, from the status log; `status` and the orderings by status and status date
+                           then use that status
     ordering               reading (default), code, status, status_date, updated_at, due_date; prefix - to reverse
 
 Many-to-many filters use EXISTS subqueries, never a join with DISTINCT, so
-counts and pages stay cheap on a large corpus.
+counts and pages stay cheap on a large corpus. The status as of a date is a
+correlated subquery per item over the log's (recommendation, effective_date)
+index, added only when `as_of` is given.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
+from collections.abc import Iterable
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.forms.utils import ErrorDict, ErrorList
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -32,6 +40,12 @@ from recommendations.vocabulary import Level, Status
 ERROR_NUL = "Remove the NUL character (%00) from this parameter."
 ERROR_BAD_DATETIME = "Enter an ISO 8601 date (2018-06-01) or date-time (2018-06-01T12:00:00Z)."
 ERROR_UNKNOWN_SLUGS = "Unknown {what}: {values}. Use one of: {known}."
+ERROR_AS_OF_FORMAT = "Enter a date as YYYY-MM-DD, e.g. 2018-06-01."
+ERROR_AS_OF_FUTURE = "Enter today's date or an earlier one: no status is known after today."
+
+# The names under which `with_status_as_of` annotates each item.
+STATUS_AS_OF = "status_as_of"
+STATUS_DATE_AS_OF = "status_date_as_of"
 
 ORDERING_FIELDS = {
     # parameter value: (model ordering, label)
@@ -42,6 +56,51 @@ ORDERING_FIELDS = {
     "updated_at": (("updated_at", "id"), "Last updated"),
     "due_date": (("due_date", "code"), "Due date"),
 }
+# With `as_of`, these orderings use the status (and its date) in effect on that date.
+AS_OF_ORDERING_FIELDS = {
+    "status": (STATUS_AS_OF, "code"),
+    "status_date": (STATUS_DATE_AS_OF, "code"),
+}
+
+
+def with_status_as_of(queryset: QuerySet, as_of: datetime.date, *, item: str = "pk") -> QuerySet:
+    """Return `queryset` annotated with each item's status and status date in effect on `as_of`.
+
+    The status is the `to_status` of the item's latest status change effective on or
+    before `as_of` (the latest recorded of several on the same day), or `not_assessed`
+    when there is none; its date is that change's effective date, or None. Each value
+    is a correlated subquery that reads the log's (recommendation, effective_date)
+    index backwards, so the cost is one index probe per item, never a query per row.
+    `item` names the column holding the item's id (for a queryset of link rows,
+    "recommendation_id"). Annotating twice is harmless: the second call changes nothing.
+    """
+    if STATUS_AS_OF in queryset.query.annotations:
+        return queryset
+    in_effect = StatusChange.objects.filter(recommendation_id=OuterRef(item), effective_date__lte=as_of).order_by(
+        "-effective_date", "-id"
+    )
+    return queryset.annotate(
+        **{
+            STATUS_AS_OF: Coalesce(
+                Subquery(in_effect.values("to_status")[:1]), Value(Status.NOT_ASSESSED), output_field=CharField()
+            ),
+            STATUS_DATE_AS_OF: Subquery(in_effect.values("effective_date")[:1]),
+        }
+    )
+
+
+def status_in_effect(changes: Iterable[StatusChange], as_of: datetime.date) -> tuple[str, datetime.date | None]:
+    """Return (status, status date) in effect on `as_of`, from one item's changes already in memory.
+
+    The same rule as `with_status_as_of`, for a page or an API detail that has the
+    item's whole log at hand anyway.
+    """
+    latest = max(
+        (change for change in changes if change.effective_date <= as_of),
+        key=lambda change: (change.effective_date, change.pk),
+        default=None,
+    )
+    return (latest.to_status, latest.effective_date) if latest else (Status.NOT_ASSESSED.value, None)
 
 
 class IsoDateOrDateTimeField(forms.Field):
@@ -71,6 +130,69 @@ class IsoDateOrDateTimeField(forms.Field):
 
 class IsoDateOrDateTimeFilter(django_filters.Filter):
     field_class = IsoDateOrDateTimeField
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class AsOfDateField(forms.Field):
+    """A calendar date written YYYY-MM-DD, today or earlier; empty means today's statuses."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        value = str(value).strip()
+        if not _ISO_DATE.match(value):
+            raise ValidationError(ERROR_AS_OF_FORMAT, code="invalid")
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(ERROR_AS_OF_FORMAT, code="invalid") from None
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and value > timezone.localdate():
+            raise ValidationError(ERROR_AS_OF_FUTURE, code="future")
+
+
+def parse_as_of(value: str | None) -> tuple[datetime.date | None, list[str]]:
+    """Return the date an `as_of` parameter gives (None when absent or empty) and the errors, if any.
+
+    For the pages and endpoints of one item, which take `as_of` without the rest of the FilterSet.
+    """
+    try:
+        return AsOfDateField(required=False).clean(value), []
+    except ValidationError as exc:
+        return None, list(exc.messages)
+
+
+class AsOfFilter(django_filters.Filter):
+    """`as_of`: selects nothing by itself; it adds each item's status as of the date, for the other filters to use."""
+
+    field_class = AsOfDateField
+
+    def filter(self, qs: QuerySet, value):
+        return with_status_as_of(qs, value) if value else qs
+
+
+class StatusFilter(django_filters.MultipleChoiceFilter):
+    """`status`: the current status, or with `as_of` the status in effect on that date.
+
+    A plain `IN` on the item's own column (or its as-of annotation): no join, so no DISTINCT.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("distinct", False)
+        super().__init__(**kwargs)
+
+    def filter(self, qs: QuerySet, value):
+        if not value:
+            return qs
+        parent = getattr(self, "parent", None)
+        as_of = parent.as_of_date if parent is not None else None
+        if as_of:
+            return with_status_as_of(qs, as_of).filter(**{f"{STATUS_AS_OF}__in": value})
+        return qs.filter(status__in=value)
 
 
 class SlugsField(forms.Field):
@@ -146,15 +268,22 @@ class ReadingOrderingFilter(django_filters.OrderingFilter):
         kwargs.setdefault("field_labels", {name: label for name, (_, label) in ORDERING_FIELDS.items()})
         super().__init__(**kwargs)
 
-    def get_ordering_value(self, param):
+    def get_ordering_value(self, param, *, as_of: bool = False):
         descending = param.startswith("-")
-        columns = ORDERING_FIELDS[param.lstrip("-")][0]
+        name = param.lstrip("-")
+        columns = AS_OF_ORDERING_FIELDS[name] if as_of and name in AS_OF_ORDERING_FIELDS else ORDERING_FIELDS[name][0]
         return [f"-{c}" for c in columns] if descending else list(columns)
 
     def filter(self, qs, value):
         if value in ([], (), {}, "", None):
             return qs
-        return qs.order_by(*[column for param in value for column in self.get_ordering_value(param)])
+        parent = getattr(self, "parent", None)
+        as_of = parent.as_of_date if parent is not None else None
+        if as_of and any(param.lstrip("-") in AS_OF_ORDERING_FIELDS for param in value):
+            qs = with_status_as_of(qs, as_of)
+        return qs.order_by(
+            *[column for param in value for column in self.get_ordering_value(param, as_of=as_of is not None)]
+        )
 
 
 class NulSafeFilterSet(django_filters.FilterSet):
@@ -201,18 +330,23 @@ class RecommendationFilterSet(NulSafeFilterSet):
     source = CodesFilter(field_name="source", related_model=Source, to_field="slug", what="source", label="Source")
     theme = RelatedExistsFilter(through_field="themes", related_model=Theme, what="theme", label="Theme")
     owner = RelatedExistsFilter(through_field="owners", related_model=Owner, what="owner", label="Owner")
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label="Status")
-    level = django_filters.MultipleChoiceFilter(choices=Level.choices, label="Level")
+    status = StatusFilter(choices=Status.choices, label="Status")
+    # The item's own column: no join, so no DISTINCT (django-filter's default for multiple choices).
+    level = django_filters.MultipleChoiceFilter(choices=Level.choices, distinct=False, label="Level")
     parent = CodesFilter(
         field_name="parent", related_model=Recommendation, to_field="code", what="parent item", label="Parent item"
     )
     search = django_filters.CharFilter(method="filter_search", label="Search")
     updated_since = IsoDateOrDateTimeFilter(field_name="updated_at", lookup_expr="gte", label="Updated since")
+    as_of = AsOfFilter(
+        label="Status as of",
+        help_text="A date (YYYY-MM-DD, not in the future): show each item's status as it stood on that day.",
+    )
     ordering = ReadingOrderingFilter(label="Order by")
 
     class Meta:
         model = Recommendation
-        fields = ["source", "theme", "owner", "status", "level", "parent", "search", "updated_since"]
+        fields = ["source", "theme", "owner", "status", "level", "parent", "search", "updated_since", "as_of"]
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None) -> None:
         if queryset is None:
@@ -227,6 +361,14 @@ class RecommendationFilterSet(NulSafeFilterSet):
         if not cleaned.get("ordering") and not cleaned.get("search"):
             qs = qs.order_by(*ORDERING_FIELDS["reading"][0])
         return qs
+
+    @property
+    def as_of_date(self) -> datetime.date | None:
+        """Return the valid `as_of` date given, or None (absent, empty or refused)."""
+        if not self.is_bound:
+            return None
+        self.form.errors  # noqa: B018 -- validates the form once, so that cleaned_data exists
+        return self.form.cleaned_data.get("as_of")
 
     def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return search_recommendations(qs, value, rank=not self.data.get("ordering"))

@@ -5,6 +5,10 @@ story and the quote in its place in the document.
 Every function here issues a fixed number of queries, however many items,
 themes or owners there are: counts come from GROUP BY or conditional
 aggregation, never from a query per value.
+
+Those that count or show statuses take an optional `as_of` date: then they
+count and show each item's status as it stood on that date (the FilterSet's
+`with_status_as_of` annotation, grouped in the same query).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, Max, Prefetch, QuerySet
 from django.urls import reverse
 
-from recommendations.filters import RecommendationFilterSet
+from recommendations.filters import STATUS_AS_OF, RecommendationFilterSet, with_status_as_of
 from recommendations.models import Evidence, Owner, Recommendation, RecommendationLink, Source, StatusChange, Theme
 from recommendations.seeding import normalize_whitespace
 from recommendations.vocabulary import CLOSED_STATUSES, RELATION_INVERSE_LABELS, Level, Status
@@ -95,10 +99,19 @@ class Progress:
         return f"{', '.join(parts)} (of {self.total})" if parts else "no items"
 
 
-def progress_of(queryset: QuerySet) -> Progress:
-    """Return the counts by status of the items in `queryset` (one query)."""
-    rows = queryset.order_by().values("status").annotate(n=Count("pk"))
-    return Progress.from_counts({row["status"]: row["n"] for row in rows})
+def progress_of(queryset: QuerySet, as_of: datetime.date | None = None) -> Progress:
+    """Return the counts by status of the items in `queryset` (one query), or by their status on `as_of`."""
+    column = "status"
+    if as_of:
+        queryset, column = with_status_as_of(queryset, as_of), STATUS_AS_OF
+    rows = queryset.order_by().values(column).annotate(n=Count("pk"))
+    return Progress.from_counts({row[column]: row["n"] for row in rows})
+
+
+def _list_url(**params: str | None) -> str:
+    """Return the list page's address with these parameters (those given a value)."""
+    query = urlencode({name: value for name, value in params.items() if value})
+    return reverse("recommendations:recommendation-list") + (f"?{query}" if query else "")
 
 
 @dataclass(frozen=True)
@@ -111,46 +124,60 @@ class ProgressRow:
     slug: str = ""
 
 
-def status_by_theme() -> list[ProgressRow]:
-    """Return, for each theme (and for items without a theme), its items' counts by status (two queries).
+def status_by_theme(as_of: datetime.date | None = None) -> list[ProgressRow]:
+    """Return, for each theme (and for items without a theme), its items' counts by status (three queries).
 
-    An item with several themes counts once under each of them.
+    An item with several themes counts once under each of them. With `as_of`, by the status on that date.
     """
-    through = Recommendation.themes.through
+    links = Recommendation.themes.through.objects.order_by()
+    column = "recommendation__status"
+    if as_of:
+        links, column = with_status_as_of(links, as_of, item="recommendation_id"), STATUS_AS_OF
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in through.objects.values("theme_id", "recommendation__status").annotate(n=Count("pk")):
-        counts[row["theme_id"]][row["recommendation__status"]] = row["n"]
+    for row in links.values("theme_id", column).annotate(n=Count("pk")):
+        counts[row["theme_id"]][row[column]] = row["n"]
+    as_of_value = as_of.isoformat() if as_of else None
     rows = [
         ProgressRow(
             label=theme.name,
             slug=theme.slug,
-            url=reverse("recommendations:recommendation-list") + "?" + urlencode({"theme": theme.slug}),
+            url=_list_url(theme=theme.slug, as_of=as_of_value),
             progress=Progress.from_counts(counts.get(theme.pk, {})),
         )
         for theme in Theme.objects.order_by("position", "name")
     ]
-    without = progress_of(Recommendation.objects.filter(themes__isnull=True))
+    without = progress_of(Recommendation.objects.filter(themes__isnull=True), as_of)
     if without.total:
         rows.append(ProgressRow(label="No theme yet", url="", progress=without))
     return rows
 
 
-def sources_with_progress() -> list[tuple[Source, Progress]]:
-    """Return every source document (without its full text) with its items' progress (two queries)."""
+def sources_with_progress(as_of: datetime.date | None = None) -> list[tuple[Source, Progress]]:
+    """Return every source document (without its full text) with its items' progress (two queries).
+
+    With `as_of`, the progress counts each item's status on that date.
+    """
+    items = Recommendation.objects.order_by()
+    column = "status"
+    if as_of:
+        items, column = with_status_as_of(items, as_of), STATUS_AS_OF
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in Recommendation.objects.order_by().values("source_id", "status").annotate(n=Count("pk")):
-        counts[row["source_id"]][row["status"]] = row["n"]
+    for row in items.values("source_id", column).annotate(n=Count("pk")):
+        counts[row["source_id"]][row[column]] = row["n"]
     return [
         (source, Progress.from_counts(counts.get(source.pk, {})))
         for source in Source.objects.order_by("published", "slug").defer("text")
     ]
 
 
-def status_by_source() -> list[ProgressRow]:
-    """Return, for each source document, its items' counts by status (two queries)."""
+def status_by_source(as_of: datetime.date | None = None) -> list[ProgressRow]:
+    """Return, for each source document, its items' counts by status (two queries), or by status on `as_of`."""
+    suffix = "?" + urlencode({"as_of": as_of.isoformat()}) if as_of else ""
     return [
-        ProgressRow(label=source.short_title, slug=source.slug, url=source.get_absolute_url(), progress=progress)
-        for source, progress in sources_with_progress()
+        ProgressRow(
+            label=source.short_title, slug=source.slug, url=source.get_absolute_url() + suffix, progress=progress
+        )
+        for source, progress in sources_with_progress(as_of)
     ]
 
 
@@ -224,6 +251,9 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
     }
     errors = filterset.errors
 
+    # With `as_of`, the status facet counts the status on that date (annotated by the `as_of` filter).
+    status_column = STATUS_AS_OF if filterset.as_of_date else "status"
+
     def by_value(name: str, column: str | None = None) -> dict[str, int]:
         column = column or name
         rows = filtered_except(filterset, name).values(column).annotate(n=Count("pk"))
@@ -244,7 +274,7 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
         FacetOption(t.slug, t.name, theme_counts.get(t.pk, 0), t.slug in chosen["theme"])
         for t in Theme.objects.order_by("position", "name")
     ]
-    status_counts = by_value("status")
+    status_counts = by_value("status", column=status_column)
     options["status"] = [
         FacetOption(s.value, s.label, status_counts.get(s.value, 0), s.value in chosen["status"]) for s in Status
     ]
@@ -477,15 +507,20 @@ def _anchor(parts: Sequence[str]) -> str:
     return f"s-{slug[:80]}"
 
 
-def source_outline(source: Source) -> list[OutlineEntry]:
-    """Return the document's items in reading order under their headings (two queries)."""
-    items = list(
+def source_outline(source: Source, as_of: datetime.date | None = None) -> list[OutlineEntry]:
+    """Return the document's items in reading order under their headings (two queries).
+
+    With `as_of`, each item also carries `status_as_of` and `status_date_as_of`.
+    """
+    items = (
         source.recommendations.select_related("parent")
         .prefetch_related("themes")
         .order_by("position")
         .only("code", "title", "status", "status_date", "section", "parent__code", "due_date", "position", "source")
     )
-    return outline(items)
+    if as_of:
+        items = with_status_as_of(items, as_of)
+    return outline(list(items))
 
 
 def outline(items: Iterable[Recommendation]) -> list[OutlineEntry]:

@@ -8,15 +8,26 @@ string select the same items), and every read that composes queries lives in
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
 from recommendations import selectors
-from recommendations.filters import ORDERING_FIELDS, RecommendationFilterSet
+from recommendations.filters import (
+    ORDERING_FIELDS,
+    STATUS_AS_OF,
+    STATUS_DATE_AS_OF,
+    RecommendationFilterSet,
+    parse_as_of,
+    status_in_effect,
+)
 from recommendations.models import CODE_VALIDATOR, Recommendation, Source, Theme
 from recommendations.roles import user_is_analyst
 from recommendations.vocabulary import (
@@ -34,6 +45,8 @@ API_DOCS_PATH = "/api/docs/"
 
 # Parameters that select items (as opposed to paging through them).
 PAGE_PARAMETER = "page"
+# The date on which to read every status (the FilterSet's `as_of`).
+AS_OF_PARAMETER = "as_of"
 
 # Sort choices offered on the list page: (parameter value, label).
 SORT_CHOICES: tuple[tuple[str, str], ...] = (
@@ -63,6 +76,72 @@ def _toggled(data: QueryDict, name: str, value: str) -> str:
     current = [v for v in data.getlist(name) if v]
     values = [v for v in current if v != value] if value in current else [*current, value]
     return _querystring(data, **{name: values, PAGE_PARAMETER: None})
+
+
+@dataclass(frozen=True)
+class StatusOnDate:
+    """An item's status as it stood on a past date: what the pages show beside (or instead of) today's."""
+
+    status: str
+    date: datetime.date | None  # when that status took effect; None: not assessed by then
+    as_of: datetime.date
+    overdue: bool = False
+    change_id: int | None = None  # the status change in effect on that date
+
+    @property
+    def label(self) -> str:
+        return Status(self.status).label
+
+    @property
+    def definition(self) -> str:
+        return STATUS_DEFINITIONS[Status(self.status)]
+
+
+def _overdue_on(item: Recommendation, status: str, as_of: datetime.date) -> bool:
+    return bool(item.due_date and item.due_date < as_of and status not in CLOSED_STATUSES)
+
+
+def _show_status_as_of(items: Iterable[Recommendation], as_of: datetime.date) -> None:
+    """Give each listed item (annotated by the FilterSet's `as_of`) its `on_date` status for the template."""
+    for item in items:
+        status = getattr(item, STATUS_AS_OF)
+        item.on_date = StatusOnDate(
+            status=status,
+            date=getattr(item, STATUS_DATE_AS_OF),
+            as_of=as_of,
+            overdue=_overdue_on(item, status, as_of),
+        )
+
+
+def _as_of_context(data: QueryDict, as_of: datetime.date | None, errors: list[str]) -> dict:
+    """What the pages that take `as_of` show about it: the date, the field's value, its errors, today's link."""
+    return {
+        "as_of": as_of,
+        "as_of_value": data.get(AS_OF_PARAMETER, "").replace("\x00", ""),
+        "as_of_errors": errors,
+        "as_of_max": timezone.localdate(),
+        "today_url": _querystring(data, **{AS_OF_PARAMETER: None, PAGE_PARAMETER: None}),
+    }
+
+
+class AsOfMixin:
+    """For pages that take only `as_of`: parses it once; a refused date answers 400 with the page and the error."""
+
+    def get_as_of(self) -> tuple[datetime.date | None, list[str]]:
+        if not hasattr(self, "_as_of"):
+            self._as_of = parse_as_of(self.request.GET.get(AS_OF_PARAMETER))
+        return self._as_of
+
+    def render_to_response(self, context, **response_kwargs):
+        if self.get_as_of()[1]:
+            response_kwargs.setdefault("status", 400)
+        return super().render_to_response(context, **response_kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        as_of, errors = self.get_as_of()
+        context.update(_as_of_context(self.request.GET, as_of, errors))
+        return context
 
 
 class RecommendationFilterMixin:
@@ -114,10 +193,14 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
             for option in facet.options:
                 option.url = _toggled(data, facet.name, option.value)
         status_facet = next(f for f in facets if f.name == "status")
+        as_of = filterset.as_of_date
+        if as_of:
+            _show_status_as_of(context["object_list"], as_of)
         selection_query = _querystring(data, **{PAGE_PARAMETER: None})[1:]
         api_query = f"?{selection_query}" if selection_query else ""
         chosen_themes = [o for f in facets if f.name == "theme" for o in f.selected]
         errors = filterset.errors
+        context.update(_as_of_context(data, as_of, list(errors.get(AS_OF_PARAMETER, []))))
         context.update(
             filterset=filterset,
             errors=errors,
@@ -131,7 +214,7 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
             hidden_filters=[
                 (key, value)
                 for key in data
-                if key not in ("search", "ordering", PAGE_PARAMETER) and "\x00" not in key
+                if key not in ("search", "ordering", AS_OF_PARAMETER, PAGE_PARAMETER) and "\x00" not in key
                 for value in data.getlist(key)
                 if "\x00" not in value
             ],
@@ -160,7 +243,7 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
     @staticmethod
     def _error_items(errors: dict) -> list[dict]:
         """Each refused parameter with its message and, where the page shows that filter, a link to it."""
-        shown = {name for name, _ in selectors.FACETS} | {"search", "ordering", "parent", "updated_since"}
+        shown = {name for name, _ in selectors.FACETS} | {"search", "ordering", "parent", "updated_since", "as_of"}
         return [
             {"name": name or "(unnamed)", "anchor": f"filter-{name}" if name in shown else "", "message": message}
             for name, messages in errors.items()
@@ -183,8 +266,12 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
         ]
 
 
-class RecommendationDetailView(DetailView):
-    """One item: its quoted text in place, status, owners, evidence, timeline and links across documents."""
+class RecommendationDetailView(AsOfMixin, DetailView):
+    """One item: its quoted text in place, status, owners, evidence, timeline and links across documents.
+
+    With `as_of`, also its status on that date (read from the timeline it shows anyway, so no
+    extra query), and the timeline marks the changes that came later.
+    """
 
     template_name = "recommendations/recommendation_detail.html"
     context_object_name = "recommendation"
@@ -206,6 +293,19 @@ class RecommendationDetailView(DetailView):
         context = super().get_context_data(**kwargs)
         item = self.object
         links = selectors.linked_items(item)
+        timeline = list(item.status_changes.all())
+        as_of = context["as_of"]
+        status_on = None
+        if as_of:
+            status, since = status_in_effect(timeline, as_of)
+            in_effect = [c for c in timeline if c.effective_date == since and c.to_status == status]
+            status_on = StatusOnDate(
+                status=status,
+                date=since,
+                as_of=as_of,
+                overdue=_overdue_on(item, status, as_of),
+                change_id=max(c.pk for c in in_effect) if since and in_effect else None,
+            )
         context.update(
             in_place=selectors.quote_in_place(item.source.text, item.text),
             section_parts=selectors.section_parts(item.section),
@@ -214,9 +314,10 @@ class RecommendationDetailView(DetailView):
             linked_same_source=[link for link in links if link.item.source_id == item.source_id],
             overdue=item.is_overdue(),
             closed=item.status in CLOSED_STATUSES,
-            timeline=list(item.status_changes.all()),
+            timeline=timeline,
+            status_on=status_on,
             can_record=user_is_analyst(self.request.user),
-            api_url=f"{API_LIST_PATH}{item.code}/",
+            api_url=f"{API_LIST_PATH}{item.code}/" + (f"?{AS_OF_PARAMETER}={as_of.isoformat()}" if as_of else ""),
         )
         return context
 
@@ -232,7 +333,7 @@ class SourceListView(ListView):
         return selectors.sources_with_progress()
 
 
-class SourceDetailView(DetailView):
+class SourceDetailView(AsOfMixin, DetailView):
     """A document's items in reading order under its headings, with its progress drawn as a bar."""
 
     template_name = "recommendations/source_detail.html"
@@ -246,15 +347,21 @@ class SourceDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         source = self.object
+        as_of = context["as_of"]
+        outline = selectors.source_outline(source, as_of)
+        if as_of:
+            _show_status_as_of((entry.item for entry in outline), as_of)
+        query = {"source": source.slug, **({AS_OF_PARAMETER: as_of.isoformat()} if as_of else {})}
         context.update(
-            outline=selectors.source_outline(source),
-            progress=selectors.progress_of(source.recommendations.all()),
-            list_url=reverse("recommendations:recommendation-list") + "?" + urlencode({"source": source.slug}),
+            outline=outline,
+            progress=selectors.progress_of(source.recommendations.all(), as_of),
+            list_url=reverse("recommendations:recommendation-list") + "?" + urlencode(query),
+            item_query=f"?{urlencode({AS_OF_PARAMETER: as_of.isoformat()})}" if as_of else "",
         )
         return context
 
 
-class ProgressView(TemplateView):
+class ProgressView(AsOfMixin, TemplateView):
     """Status by theme and status by source, as bars with the same numbers in tables."""
 
     template_name = "recommendations/progress.html"
@@ -262,10 +369,11 @@ class ProgressView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        as_of = context["as_of"]
         context.update(
-            overall=selectors.progress_of(Recommendation.objects.all()),
-            by_theme=selectors.status_by_theme(),
-            by_source=selectors.status_by_source(),
+            overall=selectors.progress_of(Recommendation.objects.all(), as_of),
+            by_theme=selectors.status_by_theme(as_of),
+            by_source=selectors.status_by_source(as_of),
             statuses=list(Status),
         )
         return context

@@ -19,4 +19,6 @@ class FilterBackend(DjangoFilterBackend):
             return queryset
         if not filterset.is_valid():
             raise ValidationError({name: list(messages) for name, messages in filterset.errors.items()})
+        # The view reads what the FilterSet cleaned (such as the `as_of` date) from here.
+        view.filterset = filterset
         return filterset.qs

@@ -32,11 +32,28 @@ def _list_of(description: str, *, name: str, enum: list[str] | None = None, exam
 
 ORDERING_VALUES = [value for name in ORDERING_FIELDS for value in (name, f"-{name}")]
 
+AS_OF_PARAMETER = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATE,
+    OpenApiParameter.QUERY,
+    description="Read each item's status as it stood on this date (YYYY-MM-DD; today or earlier, else 400). "
+    "The status is the one set by the item's latest status change effective on or before that date (of "
+    "several on the same day, the last recorded), or `not_assessed` if there was none; `status_date` is that "
+    "change's effective date (null if none), and `as_of` echoes the date. In a list, `status` filters and "
+    "`ordering=status` or `status_date` sort by these as-of values. Without it: today's status, and `as_of` "
+    "is null.",
+    examples=[OpenApiExample("the 2018 brief's assessment", value="2018-06-01")],
+)
+
 FILTER_PARAMETERS = [
     _list_of("Source document slug (see /api/sources/).", name="source", example="job-nishihara-1997"),
     _list_of("Theme slug (see /api/themes/).", name="theme", example="defence-exchanges"),
     _list_of("Owner slug: who must act (see /api/owners/).", name="owner", example="global-affairs-canada"),
-    _list_of("Status code (see /api/statuses/).", name="status", enum=list(Status.values)),
+    _list_of(
+        "Status code (see /api/statuses/); with `as_of`, the status on that date.",
+        name="status",
+        enum=list(Status.values),
+    ),
     _list_of("Level.", name="level", enum=list(Level.values)),
     _list_of("Code of the parent item: its sub-items.", name="parent", example="JN97-SA-BIL"),
     OpenApiParameter(
@@ -57,6 +74,7 @@ FILTER_PARAMETERS = [
             OpenApiExample("date-time", value="2018-06-01T12:00:00Z"),
         ],
     ),
+    AS_OF_PARAMETER,
     OpenApiParameter(
         "ordering",
         {"type": "array", "items": {"type": "string", "enum": ORDERING_VALUES}},

@@ -4,10 +4,15 @@ A list page, whatever its size, costs one query for the items plus one each for
 their themes, owners and evidence; the detail costs one query per kind of
 related row. No serializer machinery runs per row: the output serializers in
 `serializers.py` only document these shapes (and the tests check they agree).
+
+With `as_of`, an item's `status` and `status_date` are those in effect on that
+date: in a list from the FilterSet's annotation (in the same query), in the
+detail from the status history it loads anyway.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -16,6 +21,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, QuerySet
 from django.urls import reverse
 
+from recommendations.filters import STATUS_AS_OF, STATUS_DATE_AS_OF, status_in_effect
 from recommendations.models import Evidence, Owner, Recommendation, RecommendationLink, Source, StatusChange, Theme
 from recommendations.vocabulary import (
     CLOSED_STATUSES,
@@ -41,6 +47,7 @@ RECOMMENDATION_COLUMNS = [
     "owners",
     "status",
     "status_date",
+    "as_of",
     "due_date",
     "evidence",
     "version",
@@ -126,8 +133,14 @@ def _evidence_row(values: dict[str, Any], links: Links) -> dict[str, Any]:
     }
 
 
-def _complete(values_rows: list[dict[str, Any]], links: Links) -> list[dict[str, Any]]:
-    """Turn a batch of `.values()` rows into list results, fetching their many-to-many data in three queries."""
+def _complete(
+    values_rows: list[dict[str, Any]], links: Links, as_of: datetime.date | None = None
+) -> list[dict[str, Any]]:
+    """Turn a batch of `.values()` rows into list results, fetching their many-to-many data in three queries.
+
+    With `as_of`, the rows carry the as-of status and date (see `recommendation_values`) and show them.
+    """
+    status_column, date_column = (STATUS_AS_OF, STATUS_DATE_AS_OF) if as_of else ("status", "status_date")
     ids = [row["id"] for row in values_rows]
     themes: dict[int, list[str]] = defaultdict(list)
     owners: dict[int, list[str]] = defaultdict(list)
@@ -163,8 +176,9 @@ def _complete(values_rows: list[dict[str, Any]], links: Links) -> list[dict[str,
             "level": row["level"],
             "themes": themes[row["id"]],
             "owners": owners[row["id"]],
-            "status": row["status"],
-            "status_date": row["status_date"],
+            "status": row[status_column],
+            "status_date": row[date_column],
+            "as_of": as_of,
             "due_date": row["due_date"],
             "evidence": evidence[row["id"]],
             "version": row["version"],
@@ -174,21 +188,31 @@ def _complete(values_rows: list[dict[str, Any]], links: Links) -> list[dict[str,
     ]
 
 
-def recommendation_values(queryset: QuerySet) -> QuerySet:
-    """Return the filtered items as the `.values()` rows that list results are built from."""
+def recommendation_values(queryset: QuerySet, as_of: datetime.date | None = None) -> QuerySet:
+    """Return the filtered items as the `.values()` rows that list results are built from.
+
+    With `as_of`, the queryset comes from the FilterSet with `as_of` given, so it carries
+    the as-of status and date; only then are they selected.
+    """
+    if as_of:
+        return queryset.values(*_LIST_VALUES, STATUS_AS_OF, STATUS_DATE_AS_OF)
     return queryset.values(*_LIST_VALUES)
 
 
-def recommendation_rows(values_rows: Iterable[dict[str, Any]], links: Links) -> list[dict[str, Any]]:
+def recommendation_rows(
+    values_rows: Iterable[dict[str, Any]], links: Links, as_of: datetime.date | None = None
+) -> list[dict[str, Any]]:
     """Return list results for one page of `recommendation_values()` rows."""
-    return _complete(list(values_rows), links)
+    return _complete(list(values_rows), links, as_of)
 
 
-def iter_recommendation_rows(queryset: QuerySet, links: Links) -> Iterator[dict[str, Any]]:
+def iter_recommendation_rows(
+    queryset: QuerySet, links: Links, as_of: datetime.date | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield list results for every filtered item, reading the database in batches (for CSV)."""
-    rows = recommendation_values(queryset).iterator(chunk_size=STREAM_BATCH_SIZE)
+    rows = recommendation_values(queryset, as_of).iterator(chunk_size=STREAM_BATCH_SIZE)
     for batch in _batched(rows, STREAM_BATCH_SIZE):
-        yield from _complete(batch, links)
+        yield from _complete(batch, links, as_of)
 
 
 def recommendation_for_detail(code: str) -> Recommendation | None:
@@ -228,8 +252,14 @@ def _brief(item: Recommendation, links: Links) -> dict[str, Any]:
     }
 
 
-def recommendation_detail(item: Recommendation, links: Links) -> dict[str, Any]:
-    """Return one item with its evidence, related items, parent, children and status history."""
+def recommendation_detail(item: Recommendation, links: Links, as_of: datetime.date | None = None) -> dict[str, Any]:
+    """Return one item with its evidence, related items, parent, children and status history.
+
+    With `as_of`, `status` (with its label and definition) and `status_date` are those in
+    effect on that date, read from the history already loaded; the history stays whole.
+    """
+    history = list(item.status_changes.all())
+    status, status_date = status_in_effect(history, as_of) if as_of else (item.status, item.status_date)
     related = [
         {**_brief(link.to_recommendation, links), "kind": link.kind, "direction": "outgoing", **_label(link, True)}
         for link in item.links_out.all()
@@ -255,10 +285,11 @@ def recommendation_detail(item: Recommendation, links: Links) -> dict[str, Any]:
         "level": item.level,
         "themes": [theme.slug for theme in item.themes.all()],
         "owners": [owner.slug for owner in item.owners.all()],
-        "status": item.status,
-        "status_label": Status(item.status).label,
-        "status_definition": STATUS_DEFINITIONS[Status(item.status)],
-        "status_date": item.status_date,
+        "status": status,
+        "status_label": Status(status).label,
+        "status_definition": STATUS_DEFINITIONS[Status(status)],
+        "status_date": status_date,
+        "as_of": as_of,
         "due_date": item.due_date,
         "due_date_note": item.due_date_note,
         "steward": item.steward.get_username() if item.steward else None,
@@ -271,7 +302,7 @@ def recommendation_detail(item: Recommendation, links: Links) -> dict[str, Any]:
         ],
         "related": related,
         "evidence": [evidence_row(evidence, links) for evidence in item.evidence.all()],
-        "status_history": [status_change_row_from(change, item, links) for change in item.status_changes.all()],
+        "status_history": [status_change_row_from(change, item, links) for change in history],
         "version": item.version,
         "created_at": item.created_at,
         "updated_at": item.updated_at,

@@ -191,8 +191,16 @@ class RecommendationListItemSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=Level.choices)
     themes = serializers.ListField(child=serializers.CharField(), help_text="Theme slugs.")
     owners = serializers.ListField(child=serializers.CharField(), help_text="Owner slugs: who must act.")
-    status = serializers.ChoiceField(choices=Status.choices)
-    status_date = serializers.DateField(allow_null=True, help_text="When the current status took effect.")
+    status = serializers.ChoiceField(
+        choices=Status.choices, help_text="The current status; with `as_of`, the status in effect on that date."
+    )
+    status_date = serializers.DateField(
+        allow_null=True,
+        help_text="When that status took effect (null: never assessed, or not yet assessed on the `as_of` date).",
+    )
+    as_of = serializers.DateField(
+        allow_null=True, help_text="The `as_of` date the status is read on, as given; null for today's status."
+    )
     due_date = serializers.DateField(allow_null=True, help_text="Set only where the text sets a deadline.")
     evidence = EvidenceListItemSerializer(many=True)
     version = serializers.IntegerField(help_text="Increases with every change; the detail's ETag.")
@@ -252,10 +260,15 @@ class RecommendationDetailSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=Level.choices)
     themes = serializers.ListField(child=serializers.CharField())
     owners = serializers.ListField(child=serializers.CharField())
-    status = serializers.ChoiceField(choices=Status.choices)
+    status = serializers.ChoiceField(
+        choices=Status.choices, help_text="The current status; with `as_of`, the status in effect on that date."
+    )
     status_label = serializers.CharField()
     status_definition = serializers.CharField()
-    status_date = serializers.DateField(allow_null=True)
+    status_date = serializers.DateField(allow_null=True, help_text="When that status took effect.")
+    as_of = serializers.DateField(
+        allow_null=True, help_text="The `as_of` date the status is read on, as given; null for today's status."
+    )
     due_date = serializers.DateField(allow_null=True)
     due_date_note = serializers.CharField()
     steward = serializers.CharField(allow_null=True, help_text="Username of the analyst who keeps it current.")
@@ -263,7 +276,7 @@ class RecommendationDetailSerializer(serializers.Serializer):
     children = ChildItemSerializer(many=True)
     related = RelatedItemSerializer(many=True, help_text="Linked items across the documents.")
     evidence = EvidenceSerializer(many=True)
-    status_history = StatusChangeSerializer(many=True, help_text="Oldest first.")
+    status_history = StatusChangeSerializer(many=True, help_text="Oldest first; always the whole history.")
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

@@ -41,7 +41,7 @@ from recommendations.api.serializers import (
     StatusSerializer,
     ThemeSerializer,
 )
-from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFilterSet
+from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFilterSet, parse_as_of
 from recommendations.models import Recommendation, StatusChange
 from recommendations.services import evidence_create, recommendation_change_status, recommendation_update
 
@@ -145,28 +145,30 @@ class RecommendationListView(ListAPIView):
         operation_id="recommendations_list",
         summary="List recommendations",
         description="The tracked items, filtered as on the reviewer pages (the same parameters mean the same "
-        "items), in document order unless `ordering` says otherwise. " + schema.PAGE_SIZE_NOTE,
+        "items), in document order unless `ordering` says otherwise. With `as_of`, each item's `status` and "
+        "`status_date` are those in effect on that date. " + schema.PAGE_SIZE_NOTE,
         parameters=[*schema.FILTER_PARAMETERS, *schema.PAGE_PARAMETERS, schema.FORMAT_PARAMETER],
         responses={200: RecommendationListItemSerializer(many=True), **_CSV, **schema.errors(*schema.READ_ERRORS)},
     )
     def get(self, request):
         queryset = self.filter_queryset(self.get_queryset())
+        as_of = self.filterset.as_of_date
         links = selectors.Links(request)
         if self.wants_csv():
-            rows = selectors.iter_recommendation_rows(queryset, links)
+            rows = selectors.iter_recommendation_rows(queryset, links, as_of)
             return csv_response(rows, selectors.RECOMMENDATION_COLUMNS, filename="recommendations.csv")
-        page = self.paginate_queryset(selectors.recommendation_values(queryset))
-        return self.get_paginated_response(selectors.recommendation_rows(page, links))
+        page = self.paginate_queryset(selectors.recommendation_values(queryset, as_of))
+        return self.get_paginated_response(selectors.recommendation_rows(page, links, as_of))
 
 
 class RecommendationDetailView(TrackerAPIView):
     serializer_class = RecommendationUpdateSerializer  # what PATCH takes
 
-    def detail_response(self, code: str) -> Response:
+    def detail_response(self, code: str, *, as_of=None) -> Response:
         item = selectors.recommendation_for_detail(code) if _CODE.match(code) else None
         if item is None:
             raise NotFound(ERROR_NO_ITEM.format(code=code.replace("\x00", "")[:40]))
-        response = Response(selectors.recommendation_detail(item, selectors.Links(self.request)))
+        response = Response(selectors.recommendation_detail(item, selectors.Links(self.request), as_of))
         response["ETag"] = etag_for(item.version)
         return response
 
@@ -174,12 +176,17 @@ class RecommendationDetailView(TrackerAPIView):
         operation_id="recommendations_retrieve",
         summary="Read one recommendation",
         description="With its evidence, related items across the documents, parent, children and status "
-        "history. The `ETag` header is the item's version: send it back as `If-Match` when you write.",
-        parameters=[schema.CODE_PARAMETER],
+        "history. With `as_of`, `status` (with its label and definition) and `status_date` are those in effect "
+        "on that date; the history is always whole. The `ETag` header is the item's version: send it back as "
+        "`If-Match` when you write.",
+        parameters=[schema.CODE_PARAMETER, schema.AS_OF_PARAMETER],
         responses={200: RecommendationDetailSerializer, **schema.errors(400, 401, 403, 404, 406, 429)},
     )
     def get(self, request, code: str):
-        return self.detail_response(code)
+        as_of, errors = parse_as_of(request.query_params.get("as_of"))
+        if errors:
+            raise ValidationError({"as_of": errors})
+        return self.detail_response(code, as_of=as_of)
 
     @extend_schema(
         operation_id="recommendations_partial_update",
