@@ -9,8 +9,18 @@ from urllib.parse import urlencode
 
 import pytest
 from django.http import QueryDict
+from django.utils import timezone
 
-from recommendations.filters import ERROR_BAD_DATETIME, RecommendationFilterSet, StatusChangeFeedFilterSet
+from recommendations.filters import (
+    ERROR_AS_OF_FORMAT,
+    ERROR_AS_OF_FUTURE,
+    ERROR_BAD_DATETIME,
+    STATUS_AS_OF,
+    STATUS_DATE_AS_OF,
+    RecommendationFilterSet,
+    StatusChangeFeedFilterSet,
+    status_in_effect,
+)
 from recommendations.models import Owner, Recommendation, Source, StatusChange
 from recommendations.search import full_text_supported
 from recommendations.services import recommendation_change_status
@@ -237,3 +247,179 @@ def test_the_change_feed_filter_keeps_changes_recorded_since(recommendation, ana
     bad = StatusChangeFeedFilterSet(QueryDict("since=soon"), StatusChange.objects.all())
     assert not bad.is_valid()
     assert bad.errors["since"] == [ERROR_BAD_DATETIME]
+
+
+# --- as_of: every item's status as it stood on a date ---------------------------------
+
+
+def _change(item: Recommendation, status: str, when: str) -> StatusChange:
+    return recommendation_change_status(
+        recommendation=item, status=status, note="Assessed.", effective_date=datetime.date.fromisoformat(when)
+    )
+
+
+@pytest.fixture
+def history(make_recommendation):
+    """Four items whose logs differ: changed before and after the dates the tests ask about."""
+    early = make_recommendation("H-1", title="Changed twice")
+    _change(early, "in_progress", "2018-06-01")
+    _change(early, "implemented", "2020-03-01")
+    late = make_recommendation("H-2", title="Changed once, later")
+    _change(late, "not_started", "2019-01-01")
+    never = make_recommendation("H-3", title="Never assessed")
+    same_day = make_recommendation("H-4", title="Changed twice on one day")
+    _change(same_day, "in_progress", "2018-06-01")
+    _change(same_day, "partially_implemented", "2018-06-01")  # recorded last: this one holds
+    return {"early": early, "late": late, "never": never, "same_day": same_day}
+
+
+def as_of_rows(params: str) -> dict[str, tuple[str, datetime.date | None]]:
+    filterset = RecommendationFilterSet(QueryDict(params), Recommendation.objects.all())
+    assert filterset.is_valid(), filterset.errors
+    return {
+        row["code"]: (row[STATUS_AS_OF], row[STATUS_DATE_AS_OF])
+        for row in filterset.qs.values("code", STATUS_AS_OF, STATUS_DATE_AS_OF)
+    }
+
+
+def test_as_of_reads_each_items_status_on_that_date(history):
+    d = datetime.date.fromisoformat
+    assert as_of_rows("as_of=2018-05-31") == {
+        "H-1": ("not_assessed", None),
+        "H-2": ("not_assessed", None),
+        "H-3": ("not_assessed", None),
+        "H-4": ("not_assessed", None),
+    }
+    # The effective date itself counts; of two changes on one day, the later recorded holds.
+    assert as_of_rows("as_of=2018-06-01") == {
+        "H-1": ("in_progress", d("2018-06-01")),
+        "H-2": ("not_assessed", None),
+        "H-3": ("not_assessed", None),
+        "H-4": ("partially_implemented", d("2018-06-01")),
+    }
+    assert as_of_rows("as_of=2019-06-01") == {
+        "H-1": ("in_progress", d("2018-06-01")),
+        "H-2": ("not_started", d("2019-01-01")),
+        "H-3": ("not_assessed", None),
+        "H-4": ("partially_implemented", d("2018-06-01")),
+    }
+
+
+def test_as_of_today_agrees_with_the_current_status(history):
+    today = timezone.localdate().isoformat()
+    current = {item.code: (item.status, item.status_date) for item in Recommendation.objects.all()}
+    assert as_of_rows(f"as_of={today}") == current
+    assert current["H-1"][0] == "implemented"
+
+
+def test_as_of_selects_every_item_and_changes_no_order(history):
+    assert codes("as_of=2018-05-31") == codes("") == ["H-1", "H-2", "H-3", "H-4"]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ("status=implemented", ["H-1"]),  # today
+        ("status=implemented&as_of=2019-06-01", []),
+        ("status=in_progress&as_of=2019-06-01", ["H-1"]),
+        ("status=in_progress&as_of=2018-05-31", []),
+        ("status=not_started&as_of=2019-06-01", ["H-2"]),
+        ("status=not_started&as_of=2018-12-31", []),
+        ("status=not_assessed&as_of=2018-06-01", ["H-2", "H-3"]),
+        ("status=not_assessed&as_of=2018-05-31", ["H-1", "H-2", "H-3", "H-4"]),
+        ("status=in_progress&status=not_started&as_of=2019-06-01", ["H-1", "H-2"]),
+        ("status=partially_implemented&as_of=2018-06-01", ["H-4"]),
+    ],
+)
+def test_status_filters_on_the_status_as_of_the_date_when_one_is_given(history, params, expected):
+    assert codes(params) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        # today: H-1 implemented, H-2 not_started, H-3 not_assessed, H-4 partially_implemented
+        ("ordering=status", ["H-1", "H-3", "H-2", "H-4"]),
+        ("ordering=-status", ["H-4", "H-2", "H-3", "H-1"]),
+        # as of 2018-06-01: H-1 in_progress, H-2 and H-3 not_assessed, H-4 partially_implemented
+        ("ordering=-status&as_of=2018-06-01", ["H-4", "H-3", "H-2", "H-1"]),
+        ("ordering=status&as_of=2018-06-01", ["H-1", "H-2", "H-3", "H-4"]),
+        # as of 2018-05-31 all are not_assessed: then by code
+        ("ordering=-status&as_of=2018-05-31", ["H-4", "H-3", "H-2", "H-1"]),
+    ],
+)
+def test_ordering_by_status_uses_the_status_as_of_the_date(history, params, expected):
+    assert codes(params) == expected
+
+
+def test_ordering_by_status_date_uses_the_date_of_the_status_then_in_effect(history):
+    dated = [code for code in codes("ordering=status_date&as_of=2019-06-01") if code != "H-3"]
+    assert dated == ["H-1", "H-4", "H-2"]  # 2018-06-01, 2018-06-01, 2019-01-01
+    today = [code for code in codes("ordering=status_date") if code != "H-3"]
+    assert today == ["H-4", "H-2", "H-1"]  # 2018-06-01, 2019-01-01, 2020-03-01
+
+
+def test_as_of_is_one_query_whatever_the_number_of_items(history, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert len(as_of_rows("as_of=2019-06-01&status=in_progress&ordering=status_date")) == 1
+    with django_assert_num_queries(1):
+        assert len(as_of_rows("as_of=2019-06-01")) == 4
+
+
+def test_without_as_of_the_query_never_reads_the_status_log(history):
+    filterset = RecommendationFilterSet(QueryDict("status=in_progress&ordering=status"), Recommendation.objects.all())
+    sql = str(filterset.qs.query)
+    assert STATUS_AS_OF not in filterset.qs.query.annotations
+    assert "statuschange" not in sql
+    # A status (or level) filter is an IN on the item's own column: no join, so no DISTINCT.
+    assert "DISTINCT" not in sql
+    assert "DISTINCT" not in str(RecommendationFilterSet(QueryDict("level=global")).qs.query)
+
+
+def test_the_as_of_subquery_reads_the_log_by_item_and_effective_date(history):
+    sql = str(RecommendationFilterSet(QueryDict("as_of=2019-06-01")).qs.query)
+    assert sql.count("recommendations_statuschange") == 2  # the status and its date
+    assert '"effective_date" <=' in sql and '"recommendation_id" =' in sql
+
+
+def test_an_empty_as_of_means_today(history):
+    filterset = RecommendationFilterSet(QueryDict("as_of=&status=implemented"), Recommendation.objects.all())
+    assert filterset.is_valid(), filterset.errors
+    assert filterset.as_of_date is None
+    assert [r.code for r in filterset.qs] == ["H-1"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["yesterday", "2018-02-30", "2018-6-1", "20180601", "2018-06-01T00:00:00Z", "01/06/2018", "2018-13-01", "-1"],
+)
+def test_a_bad_as_of_date_is_an_error_naming_the_parameter(history, value):
+    filterset = RecommendationFilterSet(QueryDict(urlencode({"as_of": value})), Recommendation.objects.all())
+    assert not filterset.is_valid()
+    assert filterset.errors["as_of"] == [ERROR_AS_OF_FORMAT]
+
+
+def test_a_future_as_of_date_is_refused_and_today_is_accepted(history):
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    filterset = RecommendationFilterSet(QueryDict(f"as_of={tomorrow}"), Recommendation.objects.all())
+    assert not filterset.is_valid()
+    assert filterset.errors["as_of"] == [ERROR_AS_OF_FUTURE]
+    assert RecommendationFilterSet(QueryDict(f"as_of={timezone.localdate().isoformat()}")).is_valid()
+
+
+def test_the_in_memory_rule_for_one_item_agrees_with_the_query(history):
+    """`status_in_effect` (item pages, API detail) and `with_status_as_of` (lists) give the same answer."""
+    for day in ["2018-05-31", "2018-06-01", "2018-12-31", "2019-01-01", "2020-02-29", "2020-03-01"]:
+        as_of = datetime.date.fromisoformat(day)
+        in_sql = as_of_rows(f"as_of={day}")
+        for item in Recommendation.objects.prefetch_related("status_changes"):
+            assert status_in_effect(item.status_changes.all(), as_of) == in_sql[item.code], (item.code, day)
+            assert item.status_as_of(as_of) == in_sql[item.code][0]
+
+
+def test_the_seeded_statuses_took_effect_on_1_june_2018(seeded):
+    assert {status for status, _ in as_of_rows("as_of=2018-05-31").values()} == {"not_assessed"}
+    on_the_day = as_of_rows("as_of=2018-06-01")
+    assert on_the_day["BM18-1"] == ("in_progress", datetime.date(2018, 6, 1))
+    assert "BM18-1" in codes("as_of=2018-06-01&status=in_progress")
+    assert codes("as_of=2018-05-31&status=in_progress") == []
