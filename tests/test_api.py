@@ -12,13 +12,16 @@ import secrets
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from recommendations.api.permissions import ApiAnonThrottle
 from recommendations.api.serializers import RecommendationDetailSerializer, RecommendationListItemSerializer
-from recommendations.filters import RecommendationFilterSet
+from recommendations.filters import ERROR_AS_OF_FORMAT, ERROR_AS_OF_FUTURE, RecommendationFilterSet
 from recommendations.models import Evidence, Recommendation, RecommendationLink, Source, StatusChange
 from recommendations.services import ERROR_NOTE_REQUIRED, evidence_create, recommendation_change_status
 from recommendations.vocabulary import STATUS_DEFINITIONS, Status
@@ -780,3 +783,167 @@ def test_an_unknown_format_is_a_400_saying_which_formats_there_are(api, recommen
     refused = api.get(LIST, HTTP_ACCEPT="application/xml")
     assert refused.status_code == 406
     assert "detail" in refused.json()
+
+
+# --- as_of: statuses as they stood on a past date ---------------------------------------
+
+
+def _change(item: Recommendation, status: str, when: str) -> StatusChange:
+    return recommendation_change_status(
+        recommendation=item, status=status, note="Assessed.", effective_date=datetime.date.fromisoformat(when)
+    )
+
+
+@pytest.fixture
+def dated(items):
+    """T-1 in progress from 2018-06-01 and implemented from 2020-03-01; T-3 not started from 2019-01-01."""
+    _change(items["parent"], "in_progress", "2018-06-01")
+    _change(items["parent"], "implemented", "2020-03-01")
+    _change(items["scholars"], "not_started", "2019-01-01")
+    return items
+
+
+def test_list_with_as_of_gives_each_items_status_on_that_date(api, dated):
+    body = api.get(f"{LIST}?as_of=2019-06-01").json()
+    rows = {row["code"]: row for row in body["results"]}
+    assert body["count"] == 3  # as_of selects nothing by itself
+    assert (rows["T-1"]["status"], rows["T-1"]["status_date"]) == ("in_progress", "2018-06-01")
+    assert (rows["T-3"]["status"], rows["T-3"]["status_date"]) == ("not_started", "2019-01-01")
+    # T-2's current status was never logged: on any past date it was not assessed.
+    assert (rows["T-2"]["status"], rows["T-2"]["status_date"]) == ("not_assessed", None)
+    assert {row["as_of"] for row in body["results"]} == {"2019-06-01"}
+    # The rows have exactly the documented fields, with or without as_of.
+    assert set(rows["T-1"]) == set(RecommendationListItemSerializer().fields)
+
+
+def test_list_without_as_of_gives_todays_status_and_a_null_as_of(api, dated):
+    rows = {row["code"]: row for row in api.get(LIST).json()["results"]}
+    assert (rows["T-1"]["status"], rows["T-1"]["status_date"]) == ("implemented", "2020-03-01")
+    assert rows["T-2"]["status"] == "in_progress"
+    assert {row["as_of"] for row in rows.values()} == {None}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=implemented", ["T-1"]),
+        ("status=implemented&as_of=2019-06-01", []),
+        ("status=in_progress&as_of=2019-06-01", ["T-1"]),
+        ("status=in_progress&as_of=2018-05-31", []),
+        ("status=not_assessed&as_of=2018-06-01", ["T-2", "T-3"]),
+        ("status=not_started&as_of=2019-01-01", ["T-3"]),
+        ("as_of=2019-06-01&ordering=-status", ["T-3", "T-2", "T-1"]),
+        ("as_of=2019-06-01&ordering=-status_date", None),  # where nulls sort is the database's own
+    ],
+)
+def test_status_and_its_ordering_follow_as_of_over_the_api_as_in_the_filterset(api, dated, query, expected):
+    filterset = RecommendationFilterSet(QueryDict(query), Recommendation.objects.all())
+    assert filterset.is_valid(), filterset.errors
+    from_filterset = list(filterset.qs.values_list("code", flat=True))
+    if expected is not None:
+        assert from_filterset == expected
+    assert all_codes(api, query) == from_filterset
+    assert [row["code"] for row in csv_rows(api.get(f"{LIST}?{query}&format=csv"))] == from_filterset
+
+
+def test_csv_with_as_of_has_the_as_of_status_date_and_column(api, dated):
+    rows = {row["code"]: row for row in csv_rows(api.get(f"{LIST}?as_of=2019-06-01&format=csv"))}
+    assert list(next(iter(rows.values()))) == list(RecommendationListItemSerializer().fields)
+    assert (rows["T-1"]["status"], rows["T-1"]["status_date"], rows["T-1"]["as_of"]) == (
+        "in_progress",
+        "2018-06-01",
+        "2019-06-01",
+    )
+    assert (rows["T-2"]["status"], rows["T-2"]["status_date"]) == ("not_assessed", "")
+    today = {row["code"]: row for row in csv_rows(api.get(f"{LIST}?format=csv"))}
+    assert (today["T-1"]["status"], today["T-1"]["as_of"]) == ("implemented", "")
+
+
+def test_detail_with_as_of_gives_the_status_then_and_the_whole_history(api, dated):
+    body = api.get(item_url("T-1") + "?as_of=2019-06-01").json()
+    assert set(body) == set(RecommendationDetailSerializer().fields)
+    assert (body["status"], body["status_date"], body["as_of"]) == ("in_progress", "2018-06-01", "2019-06-01")
+    assert body["status_label"] == Status.IN_PROGRESS.label
+    assert body["status_definition"] == STATUS_DEFINITIONS[Status.IN_PROGRESS]
+    assert [h["to_status"] for h in body["status_history"]] == ["in_progress", "implemented"]
+    before = api.get(item_url("T-1") + "?as_of=2018-05-31").json()
+    assert (before["status"], before["status_date"]) == ("not_assessed", None)
+    today = api.get(item_url("T-1")).json()
+    assert (today["status"], today["status_date"], today["as_of"]) == ("implemented", "2020-03-01", None)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("yesterday", ERROR_AS_OF_FORMAT),
+        ("2019-02-30", ERROR_AS_OF_FORMAT),
+        ("2019-06-01T00:00:00Z", ERROR_AS_OF_FORMAT),
+        ("2019%00", None),
+        ("tomorrow", ERROR_AS_OF_FUTURE),
+    ],
+)
+def test_a_bad_or_future_as_of_is_a_400_naming_the_parameter(api, dated, value, message):
+    if value == "tomorrow":
+        value = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    for url in (f"{LIST}?as_of={value}", f"{LIST}?as_of={value}&format=csv", item_url("T-1") + f"?as_of={value}"):
+        response = api.get(url)
+        assert response.status_code == 400, url
+        body = response.json()
+        assert list(body) == ["as_of"], url
+        if message:
+            assert body["as_of"] == [message]
+
+
+def test_as_of_list_queries_do_not_grow_with_the_page_size(api, make_recommendation, theme, owner):
+    def make(first: int, last: int) -> None:
+        for i in range(first, last):
+            item = make_recommendation(f"Q-{i}", themes=[theme], owners=[owner])
+            evidence_create(recommendation=item, title="Proof", url="https://example.org/proof")
+            _change(item, "in_progress", "2018-06-01")
+            _change(item, "implemented", "2020-03-01")
+
+    def queries(query: str, size: int, status: str = "in_progress") -> int:
+        cache.clear()  # the same request-rate bookkeeping for each request measured
+        with CaptureQueriesContext(connection) as captured:
+            response = api.get(f"{LIST}?{query}&page_size={size}")
+        assert response.status_code == 200
+        assert len(response.json()["results"]) == size
+        assert {row["status"] for row in response.json()["results"]} == {status}
+        return len(captured)
+
+    query = f"theme={theme.slug}&as_of=2019-06-01&status=in_progress&ordering=-status_date"
+    make(0, 1)
+    one = queries(query, 1)
+    make(1, 50)
+    assert queries(query, 50) == one
+    # Today's list costs the same number of queries: the as-of values come in the page's own query.
+    assert queries(f"theme={theme.slug}&status=implemented", 50, "implemented") == one
+
+
+def test_detail_with_as_of_costs_no_more_queries_than_without(api, dated):
+    cache.clear()
+    with CaptureQueriesContext(connection) as today:
+        api.get(item_url("T-1"))
+    cache.clear()
+    with CaptureQueriesContext(connection) as then:
+        api.get(item_url("T-1") + "?as_of=2019-06-01")
+    assert len(then) == len(today)
+
+
+def test_the_schema_documents_as_of_on_the_list_and_the_detail(api):
+    paths = json.loads(api.get("/api/schema/?format=json").content)["paths"]
+    for path in ("/api/recommendations/", "/api/recommendations/{code}/"):
+        parameter = next(p for p in paths[path]["get"]["parameters"] if p["name"] == "as_of")
+        assert parameter["in"] == "query"
+        assert parameter["schema"]["format"] == "date"
+        assert "not_assessed" in parameter["description"]
+
+
+def test_the_seed_as_of_the_day_before_and_the_day_of_the_2018_brief(api, seeded):
+    before = csv_rows(api.get(f"{LIST}?as_of=2018-05-31&format=csv"))
+    assert len(before) == Recommendation.objects.count()
+    assert {row["status"] for row in before} == {"not_assessed"}
+    on_the_day = api.get(f"{LIST}?as_of=2018-06-01&status=in_progress&page_size=500").json()
+    assert "BM18-1" in [row["code"] for row in on_the_day["results"]]
+    assert api.get(item_url("BM18-1") + "?as_of=2018-06-01").json()["status"] == "in_progress"
+    assert api.get(item_url("BM18-1") + "?as_of=2018-05-31").json()["status"] == "not_assessed"
