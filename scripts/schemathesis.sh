@@ -46,6 +46,8 @@ echo "--- A throwaway database: $FUZZ_DB"
 dropdb --if-exists -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$FUZZ_DB" 2>/dev/null
 createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$FUZZ_DB"
 $VENV/python manage.py migrate --no-input -v 0
+# As in production (scripts/start.sh): with DEBUG off, pages need the hashed static files' manifest.
+$VENV/python manage.py collectstatic --no-input -v 0
 $VENV/python manage.py seed -v 0
 ANALYST_PASSWORD="$(python3 -c 'import secrets; print(secrets.token_urlsafe(16))')" \
   $VENV/python manage.py ensure_analyst --username fuzz-analyst >/dev/null
