@@ -114,9 +114,12 @@ def _show_status_as_of(items: Iterable[Recommendation], as_of: datetime.date) ->
 
 
 def _as_of_context(data: QueryDict, as_of: datetime.date | None, errors: list[str]) -> dict:
-    """What the pages that take `as_of` show about it: the date, the field's value, its errors, today's link."""
+    """What the pages that take `as_of` show about it: the date, the field's value, its errors, today's link.
+
+    The date is `as_of_date` in templates: `as_of` there is the tracker's own stamp (see base.html).
+    """
     return {
-        "as_of": as_of,
+        "as_of_date": as_of,
         "as_of_value": data.get(AS_OF_PARAMETER, "").replace("\x00", ""),
         "as_of_errors": errors,
         "as_of_max": timezone.localdate(),
@@ -294,7 +297,7 @@ class RecommendationDetailView(AsOfMixin, DetailView):
         item = self.object
         links = selectors.linked_items(item)
         timeline = list(item.status_changes.all())
-        as_of = context["as_of"]
+        as_of = context["as_of_date"]
         status_on = None
         if as_of:
             status, since = status_in_effect(timeline, as_of)
@@ -347,7 +350,7 @@ class SourceDetailView(AsOfMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         source = self.object
-        as_of = context["as_of"]
+        as_of = context["as_of_date"]
         outline = selectors.source_outline(source, as_of)
         if as_of:
             _show_status_as_of((entry.item for entry in outline), as_of)
@@ -369,7 +372,7 @@ class ProgressView(AsOfMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        as_of = context["as_of"]
+        as_of = context["as_of_date"]
         context.update(
             overall=selectors.progress_of(Recommendation.objects.all(), as_of),
             by_theme=selectors.status_by_theme(as_of),

@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from recommendations.filters import ERROR_NUL
+from recommendations.filters import ERROR_AS_OF_FORMAT, ERROR_AS_OF_FUTURE, ERROR_NUL
 from recommendations.models import Owner, Recommendation, RecommendationLink, Source
 from recommendations.services import evidence_create, recommendation_change_status
 from recommendations.vocabulary import STATUS_DEFINITIONS, Status
@@ -516,3 +517,227 @@ def test_every_seeded_item_page_shows_its_quote_in_place(client, seeded):
         response = client.get(f"/recommendations/{code}/")
         assert response.status_code == 200, code
         assert response.context["in_place"] is not None, f"{code}: quote not found in its source text"
+
+
+# --- statuses on a past date (as_of) -------------------------------------------------------
+
+
+@pytest.fixture
+def dated(items):
+    """The four items, with T-2 assessed later than the others: in progress from 2019-01-01."""
+    _status(items["T-2"], Status.IN_PROGRESS, when="2019-01-01")
+    return items
+
+
+def _item_html(response, code: str) -> str:
+    html = response.content.decode()
+    start = html.index(f'<li class="item" data-code="{code}">')
+    return html[start : html.index("</li>", start)]
+
+
+@pytest.mark.django_db
+def test_list_as_of_a_date_shows_each_items_status_then_with_a_notice(client, dated):
+    response = client.get(LIST_URL, {"as_of": "2018-12-31"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert _codes(response) == ["T-1", "T-2", "T-3", "T-4"]
+    notice = html[html.index('data-testid="as-of-notice"') :]
+    notice = notice[: notice.index("</p>")]
+    assert "Showing each item's status as it stood on" in notice and "31 December 2018" in notice
+    assert '<a href="?">show today\'s</a>' in notice
+    # T-2 was not assessed yet on that day; today it is in progress.
+    then = _item_html(response, "T-2")
+    assert 'data-status-as-of="not_assessed"' in then and "status--not_assessed" in then
+    assert "Status on 31 December 2018" in then and "no status recorded by then" in then
+    assert "status--in_progress" not in then
+    assert 'href="/recommendations/T-2/?as_of=2018-12-31"' in then
+    t1 = _item_html(response, "T-1")
+    assert "status--implemented" in t1 and 'since <time datetime="2018-06-01">' in t1
+    today = _item_html(client.get(LIST_URL), "T-2")
+    assert "status--in_progress" in today and "as-of-notice" not in client.get(LIST_URL).content.decode()
+
+
+@pytest.mark.django_db
+def test_list_facet_counts_and_progress_count_the_status_as_of_the_date(client, dated):
+    assert _facet(client.get(LIST_URL), "status") == {
+        **dict.fromkeys(Status.values, 0),
+        "implemented": 2,
+        "in_progress": 2,
+    }
+    then = client.get(LIST_URL, {"as_of": "2018-12-31"})
+    assert _facet(then, "status") == {
+        **dict.fromkeys(Status.values, 0),
+        "implemented": 2,
+        "in_progress": 1,
+        "not_assessed": 1,
+    }
+    assert then.context["progress"].summary() == "1 not assessed, 1 in progress, 2 implemented (of 4)"
+    before = client.get(LIST_URL, {"as_of": "2018-05-31", "theme": "dialogue"})
+    assert _facet(before, "status") == {**dict.fromkeys(Status.values, 0), "not_assessed": 3}
+    # The other facets still count items (as_of selects none away).
+    assert _facet(before, "theme") == {"dialogue": 3, "navies": 2}
+    assert "on 31 May 2018" in before.content.decode()
+
+
+@pytest.mark.django_db
+def test_list_status_filter_and_sort_use_the_status_as_of_the_date(client, dated):
+    assert _codes(client.get(LIST_URL, {"status": "not_assessed", "as_of": "2018-12-31"})) == ["T-2"]
+    assert _codes(client.get(LIST_URL, {"status": "not_assessed"})) == []
+    assert _codes(client.get(LIST_URL, {"status": "not_assessed", "as_of": "2018-05-31"})) == [
+        "T-1",
+        "T-2",
+        "T-3",
+        "T-4",
+    ]
+    # status order then: implemented (T-1, T-3), in_progress (T-4), not_assessed (T-2)
+    assert _codes(client.get(LIST_URL, {"ordering": "status", "as_of": "2018-12-31"})) == ["T-1", "T-3", "T-4", "T-2"]
+    assert _codes(client.get(LIST_URL, {"ordering": "status"})) == ["T-1", "T-3", "T-2", "T-4"]
+
+
+@pytest.mark.django_db
+def test_list_has_a_labelled_status_as_of_date_field_in_its_plain_get_form(client, dated):
+    html = client.get(LIST_URL, {"as_of": "2018-12-31", "theme": "dialogue"}).content.decode()
+    form = html[html.index('<form class="search-form"') : html.index("</form>")]
+    assert 'method="get"' in form
+    assert '<label for="as_of">Status as of</label>' in form
+    field = form[form.index('<input type="date" id="as_of"') :]
+    field = field[: field.index(">")]
+    assert 'name="as_of"' in field and 'value="2018-12-31"' in field and 'aria-describedby="as_of-help"' in field
+    assert 'id="as_of-help"' in form and "today's statuses" in form
+    # The date is the field's own, not repeated as a hidden input; the other filters are kept.
+    assert 'type="hidden" name="as_of"' not in form
+    assert '<input type="hidden" name="theme" value="dialogue">' in form
+    # JSON and CSV of the selection carry the date too.
+    assert 'href="/api/recommendations/?as_of=2018-12-31&amp;theme=dialogue"' in html
+    assert 'href="/api/recommendations/?as_of=2018-12-31&amp;theme=dialogue&amp;format=csv"' in html
+
+
+@pytest.mark.django_db
+def test_an_empty_as_of_from_the_form_means_today(client, dated):
+    response = client.get(LIST_URL, {"as_of": "", "search": "", "ordering": ""})
+    assert response.status_code == 200
+    assert "as-of-notice" not in response.content.decode()
+    assert "status--in_progress" in _item_html(response, "T-2")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("31/12/2018", ERROR_AS_OF_FORMAT), ("2018-02-30", ERROR_AS_OF_FORMAT), ("tomorrow", ERROR_AS_OF_FUTURE)],
+)
+def test_a_bad_or_future_as_of_is_shown_beside_the_field(client, dated, value, message):
+    if value == "tomorrow":
+        value = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    response = client.get(LIST_URL, {"as_of": value})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "as_of" in response.context["errors"]
+    assert 'href="#filter-as_of"' in html
+    field = html[html.index('id="filter-as_of"') :]
+    field = field[: field.index("</div>")]
+    assert 'aria-invalid="true"' in field and message.replace("'", "&#x27;") in field
+    assert "as-of-notice" not in html
+
+
+@pytest.mark.django_db
+def test_item_page_as_of_a_date_shows_the_status_then_beside_todays(client, story):
+    response = client.get(story.get_absolute_url(), {"as_of": "2018-12-31"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    # Today's status is still there.
+    current = html[html.index('data-testid="current-status"') :]
+    assert "status--partially_implemented" in current[: current.index("</p>")]
+    status_on = html[html.index('data-testid="status-on"') :]
+    status_on = status_on[: status_on.index("</div>")]
+    assert "Status on" in status_on and "31 December 2018" in status_on
+    assert "status--implemented" in status_on and "Implemented" in status_on
+    assert 'In effect since <time datetime="2018-06-01">1 June 2018</time>' in status_on
+    assert STATUS_DEFINITIONS[Status.IMPLEMENTED] in status_on
+    # The timeline is whole; the change after the date is marked as later, the one in effect as such.
+    timeline = html[html.index('data-testid="timeline"') :]
+    assert timeline.count('class="change"') == 1 and timeline.count('class="change change--later"') == 1
+    later = timeline[timeline.index("change--later") :]
+    assert "Later than 31 December 2018" in later and "2019-05-02" in later
+    assert "In effect on 31 December 2018" in timeline[: timeline.index("change--later")]
+    assert 'href="/api/recommendations/T-1/?as_of=2018-12-31"' in html
+
+
+@pytest.mark.django_db
+def test_item_page_before_any_change_and_without_as_of(client, story):
+    html = client.get(story.get_absolute_url(), {"as_of": "2018-05-31"}).content.decode()
+    status_on = html[html.index('data-testid="status-on"') :]
+    assert "status--not_assessed" in status_on and "No status had been recorded for it by then." in status_on
+    assert html.count("change--later") == 2
+    plain = client.get(story.get_absolute_url()).content.decode()
+    assert 'data-testid="status-on"' not in plain and "change--later" not in plain
+    assert '<label for="as_of">Status as of</label>' in plain  # the way to ask, without JavaScript
+
+
+@pytest.mark.django_db
+def test_item_page_refuses_a_future_as_of_beside_the_field(client, story):
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    response = client.get(story.get_absolute_url(), {"as_of": tomorrow})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="as_of-error"' in html and 'data-testid="status-on"' not in html
+
+
+@pytest.mark.django_db
+def test_progress_and_source_pages_count_the_status_as_of_the_date(client, dated):
+    progress = client.get("/progress/", {"as_of": "2018-05-31"})
+    assert progress.status_code == 200
+    assert progress.context["overall"].summary() == "4 not assessed (of 4)"
+    by_theme = {row.slug: row for row in progress.context["by_theme"]}
+    assert by_theme["dialogue"].progress.summary() == "3 not assessed (of 3)"
+    assert by_theme["dialogue"].url == "/?theme=dialogue&as_of=2018-05-31"
+    html = progress.content.decode()
+    assert 'data-testid="as-of-notice"' in html and "31 May 2018" in html
+    then = client.get("/progress/", {"as_of": "2018-12-31"}).context
+    assert {row.slug: row.progress.summary() for row in then["by_source"]} == {
+        "test-study": "1 not assessed, 1 in progress, 2 implemented (of 4)"
+    }
+    assert client.get("/progress/").context["overall"].summary() == "2 in progress, 2 implemented (of 4)"
+
+    source = client.get("/sources/test-study/", {"as_of": "2018-12-31"})
+    assert source.context["progress"].summary() == "1 not assessed, 1 in progress, 2 implemented (of 4)"
+    outline = source.content.decode()
+    t2 = outline[outline.index('id="item-T-2"') :]
+    t2 = t2[: t2.index("</div>")]
+    assert "status--not_assessed" in t2 and 'href="/recommendations/T-2/?as_of=2018-12-31"' in t2
+    assert client.get("/progress/", {"as_of": "soon"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_list_page_queries_with_as_of_do_not_grow_with_rows(
+    client, make_recommendation, theme, other_theme, owner, django_assert_max_num_queries
+):
+    for n in range(25):
+        item = make_recommendation(f"Q-{n:02d}", themes=[theme, other_theme], owners=[owner])
+        _status(item, Status.IN_PROGRESS, when="2018-06-01")
+        _status(item, Status.IMPLEMENTED, when="2020-01-01")
+    params = {"theme": ["dialogue", "navies"], "owner": "gac", "as_of": "2019-01-01", "status": "in_progress"}
+    # the same sixteen as without as_of: the as-of status comes in the queries that were there already
+    with django_assert_max_num_queries(16):
+        response = client.get(LIST_URL, {**params, "ordering": "-status_date"})
+    assert len(_codes(response)) == 25
+    assert _facet(response, "status")["in_progress"] == 25
+
+
+@pytest.mark.django_db
+def test_item_page_queries_with_as_of_do_not_grow_with_its_story(client, story, analyst, django_assert_max_num_queries):
+    for n in range(5):
+        _status(story, Status.IN_PROGRESS, when="2020-01-01", note=f"Step {n}", recorded_by=analyst)
+    with django_assert_max_num_queries(9):
+        response = client.get(story.get_absolute_url(), {"as_of": "2019-06-01"})
+    assert response.content.decode().count("change--later") == 5
+
+
+@pytest.mark.django_db
+def test_seeded_list_as_of_the_day_before_and_the_day_of_the_2018_brief(client, seeded):
+    before = client.get(LIST_URL, {"as_of": "2018-05-31"})
+    total = Recommendation.objects.count()
+    assert _facet(before, "status") == {**dict.fromkeys(Status.values, 0), "not_assessed": total}
+    on_the_day = client.get(LIST_URL, {"as_of": "2018-06-01", "source": "berkshire-miller-2018"})
+    assert 'data-status-as-of="in_progress"' in _item_html(on_the_day, "BM18-1")
+    html = client.get("/recommendations/BM18-1/", {"as_of": "2018-05-31"}).content.decode()
+    assert "status--not_assessed" in html[html.index('data-testid="status-on"') :]
