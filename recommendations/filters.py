@@ -13,9 +13,12 @@ Parameters (repeat one for OR; different ones combine with AND):
     ordering               reading (default), code, status, status_date, updated_at, due_date; prefix - to reverse
 
 Many-to-many filters use EXISTS subqueries, never a join with DISTINCT, so
-counts and pages stay cheap on a large corpus. The status as of a date is a
-correlated subquery per item over the log's (recommendation, effective_date)
-index, added only when `as_of` is given.
+counts and pages stay cheap on a large corpus. With `as_of`, each item's
+status on that date is a correlated subquery over the log's (recommendation,
+effective_date) index, added only then and evaluated only for the rows shown
+(or sorted on); the `status` filter and the counts by status read the log's
+changes in effect instead, so they cost what the log's size costs, not one
+probe per item.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from collections.abc import Iterable
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.forms.utils import ErrorDict, ErrorList
 from django.utils import timezone
@@ -87,6 +90,36 @@ def with_status_as_of(queryset: QuerySet, as_of: datetime.date, *, item: str = "
             STATUS_DATE_AS_OF: Subquery(in_effect.values("effective_date")[:1]),
         }
     )
+
+
+def changes_in_effect(as_of: datetime.date) -> QuerySet:
+    """Return the status changes in effect on `as_of`: of each item that had any by then, its latest one.
+
+    The same rule as `with_status_as_of`, read from the log's side: a change effective on
+    or before `as_of` with no later one (by effective date, then id) up to that date.
+    Items with none were not assessed on `as_of`.
+    """
+    up_to = StatusChange.objects.filter(effective_date__lte=as_of).order_by()
+    later = up_to.filter(recommendation_id=OuterRef("recommendation_id")).filter(
+        Q(effective_date__gt=OuterRef("effective_date"))
+        | Q(effective_date=OuterRef("effective_date"), pk__gt=OuterRef("pk"))
+    )
+    return up_to.filter(~Exists(later))
+
+
+def status_as_of_in(values: Iterable[str], as_of: datetime.date) -> Q:
+    """Return a condition on items: their status on `as_of` is one of `values`.
+
+    One semi-join (or anti-join) with the changes in effect, which the database hashes
+    once, rather than the per-item subquery: with `not_assessed` among the values, the
+    items whose change in effect sets another status are left out; without it, only
+    the items whose change in effect sets one of the values are kept.
+    """
+    values = set(values)
+    in_effect = changes_in_effect(as_of)
+    if Status.NOT_ASSESSED in values:
+        return ~Q(pk__in=in_effect.exclude(to_status__in=values).values("recommendation_id"))
+    return Q(pk__in=in_effect.filter(to_status__in=values).values("recommendation_id"))
 
 
 def status_in_effect(changes: Iterable[StatusChange], as_of: datetime.date) -> tuple[str, datetime.date | None]:
@@ -178,7 +211,8 @@ class AsOfFilter(django_filters.Filter):
 class StatusFilter(django_filters.MultipleChoiceFilter):
     """`status`: the current status, or with `as_of` the status in effect on that date.
 
-    A plain `IN` on the item's own column (or its as-of annotation): no join, so no DISTINCT.
+    A plain `IN` on the item's own column, or with `as_of` a semi-join with the log's
+    changes in effect (`status_as_of_in`): no join of the items, so no DISTINCT.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -191,7 +225,7 @@ class StatusFilter(django_filters.MultipleChoiceFilter):
         parent = getattr(self, "parent", None)
         as_of = parent.as_of_date if parent is not None else None
         if as_of:
-            return with_status_as_of(qs, as_of).filter(**{f"{STATUS_AS_OF}__in": value})
+            return with_status_as_of(qs, as_of).filter(status_as_of_in(value, as_of))
         return qs.filter(status__in=value)
 
 

@@ -7,8 +7,11 @@ themes or owners there are: counts come from GROUP BY or conditional
 aggregation, never from a query per value.
 
 Those that count or show statuses take an optional `as_of` date: then they
-count and show each item's status as it stood on that date (the FilterSet's
-`with_status_as_of` annotation, grouped in the same query).
+count and show each item's status as it stood on that date. Counts come from
+the log's changes in effect on the date, grouped by status, and the items'
+total (not assessed = total minus the rest), so they cost what the log's size
+costs rather than a subquery per item; shown rows carry the FilterSet's
+`with_status_as_of` annotation.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, Max, Prefetch, QuerySet
+from django.db.models import Count, F, Max, Prefetch, QuerySet
 from django.urls import reverse
 
-from recommendations.filters import STATUS_AS_OF, RecommendationFilterSet, with_status_as_of
+from recommendations.filters import RecommendationFilterSet, changes_in_effect, with_status_as_of
 from recommendations.models import Evidence, Owner, Recommendation, RecommendationLink, Source, StatusChange, Theme
 from recommendations.seeding import normalize_whitespace
 from recommendations.vocabulary import CLOSED_STATUSES, RELATION_INVERSE_LABELS, Level, Status
@@ -99,13 +102,42 @@ class Progress:
         return f"{', '.join(parts)} (of {self.total})" if parts else "no items"
 
 
+def _with_not_assessed(total: int, assessed: dict[str, int]) -> dict[str, int]:
+    """Return counts by status from the items' total and the counts of the changes in effect by status.
+
+    Items with no change in effect, and those whose change in effect sets `not_assessed`, are not assessed.
+    """
+    counts = {status: n for status, n in assessed.items() if status != Status.NOT_ASSESSED}
+    counts[Status.NOT_ASSESSED.value] = total - sum(counts.values())
+    return counts
+
+
+def counts_as_of(queryset: QuerySet, as_of: datetime.date) -> dict[str, int]:
+    """Return how many of the items in `queryset` had each status on `as_of` (two queries)."""
+    queryset = queryset.order_by()
+    in_effect = changes_in_effect(as_of)
+    if queryset.query.where:
+        in_effect = in_effect.filter(recommendation_id__in=_ids(queryset))
+    assessed = {row["to_status"]: row["n"] for row in in_effect.values("to_status").annotate(n=Count("pk"))}
+    return _with_not_assessed(queryset.count(), assessed)
+
+
 def progress_of(queryset: QuerySet, as_of: datetime.date | None = None) -> Progress:
-    """Return the counts by status of the items in `queryset` (one query), or by their status on `as_of`."""
-    column = "status"
+    """Return the counts by status of the items in `queryset` (one query), or by their status on `as_of` (two)."""
     if as_of:
-        queryset, column = with_status_as_of(queryset, as_of), STATUS_AS_OF
-    rows = queryset.order_by().values(column).annotate(n=Count("pk"))
-    return Progress.from_counts({row[column]: row["n"] for row in rows})
+        return Progress.from_counts(counts_as_of(queryset, as_of))
+    rows = queryset.order_by().values("status").annotate(n=Count("pk"))
+    return Progress.from_counts({row["status"]: row["n"] for row in rows})
+
+
+def _grouped_as_of(as_of: datetime.date, group: str, totals: Iterable[dict]) -> dict[int, dict[str, int]]:
+    """Counts by status on `as_of` for each group (a theme, a source): `totals` rows are {group_id, n}."""
+    assessed: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = changes_in_effect(as_of).values(f"recommendation__{group}", "to_status").annotate(n=Count("pk"))
+    for row in rows:
+        if row[f"recommendation__{group}"] is not None:
+            assessed[row[f"recommendation__{group}"]][row["to_status"]] = row["n"]
+    return {row["group_id"]: _with_not_assessed(row["n"], assessed.get(row["group_id"], {})) for row in totals}
 
 
 def _list_url(**params: str | None) -> str:
@@ -125,17 +157,19 @@ class ProgressRow:
 
 
 def status_by_theme(as_of: datetime.date | None = None) -> list[ProgressRow]:
-    """Return, for each theme (and for items without a theme), its items' counts by status (three queries).
+    """Return, for each theme (and for items without a theme), its items' counts by status (three queries;
+    five with `as_of`).
 
     An item with several themes counts once under each of them. With `as_of`, by the status on that date.
     """
     links = Recommendation.themes.through.objects.order_by()
-    column = "recommendation__status"
-    if as_of:
-        links, column = with_status_as_of(links, as_of, item="recommendation_id"), STATUS_AS_OF
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in links.values("theme_id", column).annotate(n=Count("pk")):
-        counts[row["theme_id"]][row[column]] = row["n"]
+    if as_of:
+        totals = links.values(group_id=F("theme_id")).annotate(n=Count("pk"))
+        counts.update(_grouped_as_of(as_of, "themes", totals))
+    else:
+        for row in links.values("theme_id", "recommendation__status").annotate(n=Count("pk")):
+            counts[row["theme_id"]][row["recommendation__status"]] = row["n"]
     as_of_value = as_of.isoformat() if as_of else None
     rows = [
         ProgressRow(
@@ -153,17 +187,17 @@ def status_by_theme(as_of: datetime.date | None = None) -> list[ProgressRow]:
 
 
 def sources_with_progress(as_of: datetime.date | None = None) -> list[tuple[Source, Progress]]:
-    """Return every source document (without its full text) with its items' progress (two queries).
+    """Return every source document (without its full text) with its items' progress (two queries; three with `as_of`).
 
     With `as_of`, the progress counts each item's status on that date.
     """
     items = Recommendation.objects.order_by()
-    column = "status"
-    if as_of:
-        items, column = with_status_as_of(items, as_of), STATUS_AS_OF
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in items.values("source_id", column).annotate(n=Count("pk")):
-        counts[row["source_id"]][row[column]] = row["n"]
+    if as_of:
+        counts.update(_grouped_as_of(as_of, "source", items.values(group_id=F("source_id")).annotate(n=Count("pk"))))
+    else:
+        for row in items.values("source_id", "status").annotate(n=Count("pk")):
+            counts[row["source_id"]][row["status"]] = row["n"]
     return [
         (source, Progress.from_counts(counts.get(source.pk, {})))
         for source in Source.objects.order_by("published", "slug").defer("text")
@@ -171,7 +205,7 @@ def sources_with_progress(as_of: datetime.date | None = None) -> list[tuple[Sour
 
 
 def status_by_source(as_of: datetime.date | None = None) -> list[ProgressRow]:
-    """Return, for each source document, its items' counts by status (two queries), or by status on `as_of`."""
+    """Return, for each source document, its items' counts by status (two queries), or by status on `as_of` (three)."""
     suffix = "?" + urlencode({"as_of": as_of.isoformat()}) if as_of else ""
     return [
         ProgressRow(
@@ -251,9 +285,6 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
     }
     errors = filterset.errors
 
-    # With `as_of`, the status facet counts the status on that date (annotated by the `as_of` filter).
-    status_column = STATUS_AS_OF if filterset.as_of_date else "status"
-
     def by_value(name: str, column: str | None = None) -> dict[str, int]:
         column = column or name
         rows = filtered_except(filterset, name).values(column).annotate(n=Count("pk"))
@@ -274,7 +305,9 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
         FacetOption(t.slug, t.name, theme_counts.get(t.pk, 0), t.slug in chosen["theme"])
         for t in Theme.objects.order_by("position", "name")
     ]
-    status_counts = by_value("status", column=status_column)
+    # With `as_of`, the status facet counts the status on that date, from the log's changes in effect.
+    as_of = filterset.as_of_date
+    status_counts = counts_as_of(filtered_except(filterset, "status"), as_of) if as_of else by_value("status")
     options["status"] = [
         FacetOption(s.value, s.label, status_counts.get(s.value, 0), s.value in chosen["status"]) for s in Status
     ]

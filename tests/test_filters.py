@@ -11,6 +11,7 @@ import pytest
 from django.http import QueryDict
 from django.utils import timezone
 
+from recommendations import selectors
 from recommendations.filters import (
     ERROR_AS_OF_FORMAT,
     ERROR_AS_OF_FUTURE,
@@ -24,6 +25,7 @@ from recommendations.filters import (
 from recommendations.models import Owner, Recommendation, Source, StatusChange
 from recommendations.search import full_text_supported
 from recommendations.services import recommendation_change_status
+from recommendations.vocabulary import Status
 
 pytestmark = pytest.mark.django_db
 
@@ -423,3 +425,63 @@ def test_the_seeded_statuses_took_effect_on_1_june_2018(seeded):
     assert on_the_day["BM18-1"] == ("in_progress", datetime.date(2018, 6, 1))
     assert "BM18-1" in codes("as_of=2018-06-01&status=in_progress")
     assert codes("as_of=2018-05-31&status=in_progress") == []
+
+
+@pytest.fixture
+def fuller_history(history, make_recommendation):
+    """The four items and one whose assessment was withdrawn: back to not assessed from 2019-01-01."""
+    withdrawn = make_recommendation("H-5", title="Assessed, then withdrawn")
+    _change(withdrawn, "in_progress", "2018-06-01")
+    _change(withdrawn, "not_assessed", "2019-01-01")
+    return {**history, "withdrawn": withdrawn}
+
+
+AS_OF_DAYS = ["2018-05-31", "2018-06-01", "2018-12-31", "2019-01-01", "2020-03-01"]
+STATUS_SETS = [
+    ["not_assessed"],
+    ["in_progress"],
+    ["in_progress", "not_started"],
+    ["not_assessed", "in_progress"],
+    ["implemented", "partially_implemented", "not_assessed"],
+]
+
+
+@pytest.mark.parametrize("day", AS_OF_DAYS)
+def test_the_status_filter_with_as_of_keeps_exactly_the_items_whose_status_then_matches(fuller_history, day):
+    """The filter reads the log's changes in effect; the rows show the per-item subquery: they must agree."""
+    statuses = as_of_rows(f"as_of={day}")
+    assert statuses["H-5"][0] == ("in_progress" if day < "2019-01-01" and day >= "2018-06-01" else "not_assessed")
+    for chosen in STATUS_SETS:
+        query = urlencode({"as_of": day, "status": chosen}, doseq=True)
+        expected = sorted(code for code, (status, _) in statuses.items() if status in chosen)
+        assert sorted(codes(query)) == expected, (day, chosen)
+
+
+@pytest.mark.parametrize("day", AS_OF_DAYS)
+def test_counts_as_of_a_date_agree_with_each_items_status_then(fuller_history, day, theme, other_theme):
+    fuller_history["early"].themes.set([theme])
+    fuller_history["withdrawn"].themes.set([theme, other_theme])
+    as_of = datetime.date.fromisoformat(day)
+    statuses = as_of_rows(f"as_of={day}")
+
+    def expected(codes_in: set[str]) -> dict[str, int]:
+        counted = dict.fromkeys(Status.values, 0)
+        for code in codes_in:
+            counted[statuses[code][0]] += 1
+        return counted
+
+    def shown(progress) -> dict[str, int]:
+        return {c.status: c.count for c in progress.counts}
+
+    assert shown(selectors.progress_of(Recommendation.objects.all(), as_of)) == expected(set(statuses))
+    only_study = Recommendation.objects.filter(code__in=["H-1", "H-5"])
+    assert shown(selectors.progress_of(only_study, as_of)) == expected({"H-1", "H-5"})
+    by_theme = {row.slug: shown(row.progress) for row in selectors.status_by_theme(as_of) if row.slug}
+    assert by_theme == {"dialogue": expected({"H-1", "H-5"}), "navies": expected({"H-5"})}
+    without = [row for row in selectors.status_by_theme(as_of) if not row.slug]
+    assert [shown(row.progress) for row in without] == [expected({"H-2", "H-3", "H-4"})]
+    by_source = {source.slug: shown(progress) for source, progress in selectors.sources_with_progress(as_of)}
+    assert by_source == {"test-study": expected(set(statuses))}
+    facets = selectors.facet_counts(RecommendationFilterSet(QueryDict(f"as_of={day}&theme=dialogue")))
+    status_facet = next(f for f in facets if f.name == "status")
+    assert {o.value: o.count for o in status_facet.options} == expected({"H-1", "H-5"})
