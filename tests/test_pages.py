@@ -603,7 +603,7 @@ def test_list_has_a_labelled_status_as_of_date_field_in_its_plain_get_form(clien
     field = form[form.index('<input type="date" id="as_of"') :]
     field = field[: field.index(">")]
     assert 'name="as_of"' in field and 'value="2018-12-31"' in field and 'aria-describedby="as_of-help"' in field
-    assert 'id="as_of-help"' in form and "today's statuses" in form
+    assert 'id="as_of-help"' in form and "empty for today's" in form
     # The date is the field's own, not repeated as a hidden input; the other filters are kept.
     assert 'type="hidden" name="as_of"' not in form
     assert '<input type="hidden" name="theme" value="dialogue">' in form
