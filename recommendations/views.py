@@ -113,17 +113,18 @@ def _show_status_as_of(items: Iterable[Recommendation], as_of: datetime.date) ->
         )
 
 
-def _as_of_context(data: QueryDict, as_of: datetime.date | None, errors: list[str]) -> dict:
+def _as_of_context(request, as_of: datetime.date | None, errors: list[str]) -> dict:
     """What the pages that take `as_of` show about it: the date, the field's value, its errors, today's link.
 
     The date is `as_of_date` in templates: `as_of` there is the tracker's own stamp (see base.html).
     """
+    data = request.GET
     return {
         "as_of_date": as_of,
         "as_of_value": data.get(AS_OF_PARAMETER, "").replace("\x00", ""),
         "as_of_errors": errors,
         "as_of_max": timezone.localdate(),
-        "today_url": _querystring(data, **{AS_OF_PARAMETER: None, PAGE_PARAMETER: None}),
+        "today_url": request.path + _querystring(data, **{AS_OF_PARAMETER: None, PAGE_PARAMETER: None}).rstrip("?"),
     }
 
 
@@ -143,7 +144,7 @@ class AsOfMixin:
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         as_of, errors = self.get_as_of()
-        context.update(_as_of_context(self.request.GET, as_of, errors))
+        context.update(_as_of_context(self.request, as_of, errors))
         return context
 
 
@@ -203,7 +204,7 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
         api_query = f"?{selection_query}" if selection_query else ""
         chosen_themes = [o for f in facets if f.name == "theme" for o in f.selected]
         errors = filterset.errors
-        context.update(_as_of_context(data, as_of, list(errors.get(AS_OF_PARAMETER, []))))
+        context.update(_as_of_context(self.request, as_of, list(errors.get(AS_OF_PARAMETER, []))))
         context.update(
             filterset=filterset,
             errors=errors,

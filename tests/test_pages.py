@@ -544,7 +544,7 @@ def test_list_as_of_a_date_shows_each_items_status_then_with_a_notice(client, da
     notice = html[html.index('data-testid="as-of-notice"') :]
     notice = notice[: notice.index("</p>")]
     assert "Showing each item's status as it stood on" in notice and "31 December 2018" in notice
-    assert '<a href="?">show today\'s</a>' in notice
+    assert '<a href="/">show today\'s</a>' in notice
     # T-2 was not assessed yet on that day; today it is in progress.
     then = _item_html(response, "T-2")
     assert 'data-status-as-of="not_assessed"' in then and "status--not_assessed" in then

@@ -5,6 +5,7 @@ Each test loads the real seed (the two documents' items, links and 2018 statuses
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ from django.http import QueryDict
 
 from recommendations.filters import RecommendationFilterSet
 from recommendations.models import Recommendation
+from recommendations.services import recommendation_change_status
 from recommendations.vocabulary import Status
 from tests.conftest import PASSWORD
 
@@ -168,6 +170,44 @@ def test_analyst_records_a_status_change_that_the_page_the_timeline_and_the_api_
     assert latest["note"] == "The ACSA was ratified and entered into force in July 2019."
     assert latest["recorded_by"] == analyst.username
     assert latest["evidence"]["url"] == "https://example.org/acsa-entry-into-force"
+
+
+def statuses_shown_as_of(page: Page) -> dict[str, str]:
+    return dict(
+        page.locator('[data-testid="results"] li.item').evaluate_all(
+            "els => els.map(e => [e.dataset.code, e.querySelector('.item-status').dataset.statusAsOf])"
+        )
+    )
+
+
+def test_reviewer_reads_the_statuses_as_they_stood_on_a_past_date(page: Page, live_server, seeded):
+    item = Recommendation.objects.get(code="BM18-1")
+    recommendation_change_status(
+        recommendation=item, status="implemented", note="In force.", effective_date=datetime.date(2019, 7, 1)
+    )
+    page.goto(f"{live_server.url}/?source=berkshire-miller-2018")
+    page.get_by_label("Status as of").fill("2018-05-31")
+    page.get_by_role("button", name="Search").click()
+
+    expect(page).to_have_url(re.compile(r"as_of=2018-05-31"))
+    expect(page.get_by_test_id("as-of-notice")).to_contain_text("as it stood on 31 May 2018")
+    assert set(statuses_shown_as_of(page).values()) == {"not_assessed"}
+    expect(page.locator('#filter-status a[data-value="not_assessed"] .count')).to_have_attribute(
+        "data-count", str(item.source.recommendations.count())
+    )
+
+    page.get_by_label("Status as of").fill("2018-06-01")
+    page.get_by_role("button", name="Search").click()
+    assert statuses_shown_as_of(page)["BM18-1"] == "in_progress"
+    page.get_by_role("link", name=re.compile("BM18-1")).first.click()
+    expect(page).to_have_url(re.compile(r"/recommendations/BM18-1/\?as_of=2018-06-01$"))
+    expect(page.get_by_test_id("status-on")).to_contain_text("In progress")
+    expect(page.get_by_test_id("current-status")).to_have_text("Implemented")
+    expect(page.get_by_test_id("timeline").locator("li.change--later")).to_contain_text("2019-07-01")
+
+    page.get_by_role("link", name="Show today's only").click()
+    expect(page).to_have_url(re.compile(r"/recommendations/BM18-1/$"))
+    expect(page.get_by_test_id("status-on")).to_have_count(0)
 
 
 def test_pages_work_by_keyboard_and_at_phone_width(page: Page, live_server, seeded):
