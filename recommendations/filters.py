@@ -122,18 +122,24 @@ def status_as_of_in(values: Iterable[str], as_of: datetime.date) -> Q:
     return Q(pk__in=in_effect.filter(to_status__in=values).values("recommendation_id"))
 
 
-def status_in_effect(changes: Iterable[StatusChange], as_of: datetime.date) -> tuple[str, datetime.date | None]:
-    """Return (status, status date) in effect on `as_of`, from one item's changes already in memory.
+def change_in_effect(changes: Iterable[StatusChange], as_of: datetime.date) -> StatusChange | None:
+    """Return the change in effect on `as_of` among one item's changes already in memory, or None.
 
     The same rule as `with_status_as_of`, for a page or an API detail that has the
-    item's whole log at hand anyway.
+    item's whole log at hand anyway: the latest effective on or before `as_of`, of
+    several on the same day the last recorded (highest id).
     """
-    latest = max(
+    return max(
         (change for change in changes if change.effective_date <= as_of),
         key=lambda change: (change.effective_date, change.pk),
         default=None,
     )
-    return (latest.to_status, latest.effective_date) if latest else (Status.NOT_ASSESSED.value, None)
+
+
+def status_in_effect(changes: Iterable[StatusChange], as_of: datetime.date) -> tuple[str, datetime.date | None]:
+    """Return (status, status date) in effect on `as_of` from one item's changes: `not_assessed` and None if none."""
+    change = change_in_effect(changes, as_of)
+    return (change.to_status, change.effective_date) if change else (Status.NOT_ASSESSED.value, None)
 
 
 class IsoDateOrDateTimeField(forms.Field):

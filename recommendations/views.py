@@ -25,8 +25,8 @@ from recommendations.filters import (
     STATUS_AS_OF,
     STATUS_DATE_AS_OF,
     RecommendationFilterSet,
+    change_in_effect,
     parse_as_of,
-    status_in_effect,
 )
 from recommendations.models import CODE_VALIDATOR, Recommendation, Source, Theme
 from recommendations.roles import user_is_analyst
@@ -301,14 +301,14 @@ class RecommendationDetailView(AsOfMixin, DetailView):
         as_of = context["as_of_date"]
         status_on = None
         if as_of:
-            status, since = status_in_effect(timeline, as_of)
-            in_effect = [c for c in timeline if c.effective_date == since and c.to_status == status]
+            change = change_in_effect(timeline, as_of)
+            status = change.to_status if change else Status.NOT_ASSESSED.value
             status_on = StatusOnDate(
                 status=status,
-                date=since,
+                date=change.effective_date if change else None,
                 as_of=as_of,
                 overdue=_overdue_on(item, status, as_of),
-                change_id=max(c.pk for c in in_effect) if since and in_effect else None,
+                change_id=change.pk if change else None,
             )
         context.update(
             in_place=selectors.quote_in_place(item.source.text, item.text),
