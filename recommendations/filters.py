@@ -10,7 +10,8 @@ Parameters (repeat one for OR; different ones combine with AND):
     as_of                  a date (YYYY-MM-DD, not in the future): every item's status is read as it stood on
                            that day, from the status log; `status` and the orderings by status and status date
                            then use that status
-    ordering               reading (default), code, status, status_date, updated_at, due_date; prefix - to reverse
+    ordering               reading (default), code, status, status_date, updated_at, due_date; prefix - to reverse;
+                           comma-separated, each term once (an empty or repeated term is refused)
 
 Many-to-many filters use EXISTS subqueries, never a join with DISTINCT, so
 counts and pages stay cheap on a large corpus. With `as_of`, each item's
@@ -35,6 +36,7 @@ from django.db.models.functions import Coalesce
 from django.forms.utils import ErrorDict, ErrorList
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django_filters.fields import BaseCSVField
 
 from recommendations.models import READING_ORDER, Owner, Recommendation, Source, StatusChange, Theme
 from recommendations.search import search_recommendations
@@ -45,6 +47,8 @@ ERROR_BAD_DATETIME = "Enter an ISO 8601 date (2018-06-01) or date-time (2018-06-
 ERROR_UNKNOWN_SLUGS = "Unknown {what}: {values}. Use one of: {known}."
 ERROR_AS_OF_FORMAT = "Enter a date as YYYY-MM-DD, e.g. 2018-06-01."
 ERROR_AS_OF_FUTURE = "Enter today's date or an earlier one: no status is known after today."
+ERROR_ORDERING_EMPTY = "Remove the empty sort term: give names separated by single commas, e.g. status,-status_date."
+ERROR_ORDERING_REPEATED = "Give each sort term once: %(terms)s is repeated."
 
 # The names under which `with_status_as_of` annotates each item.
 STATUS_AS_OF = "status_as_of"
@@ -300,8 +304,25 @@ class CodesFilter(django_filters.Filter):
         return qs.filter(**{f"{self.field_name}__{self.extra['to_field']}__in": value})
 
 
+class OrderingCSVField(BaseCSVField):
+    """The comma-separated sort terms: each a known one (checked by the choice field), none empty, none twice."""
+
+    def clean(self, value):
+        terms = super().clean(value)
+        if not terms:
+            return terms
+        if any(term in self.empty_values for term in terms):
+            raise ValidationError(ERROR_ORDERING_EMPTY, code="empty_term")
+        repeated = list(dict.fromkeys(term for term in terms if terms.count(term) > 1))
+        if repeated:
+            raise ValidationError(ERROR_ORDERING_REPEATED, code="repeated_term", params={"terms": ", ".join(repeated)})
+        return terms
+
+
 class ReadingOrderingFilter(django_filters.OrderingFilter):
     """`ordering` by the public names above; `-name` reverses; the default is document order."""
+
+    base_field_class = OrderingCSVField
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("fields", {name: name for name in ORDERING_FIELDS})
