@@ -4,8 +4,9 @@
 an empty database (after `migrate`), so that the restored tracker serves the
 same data as the one it came from: users (with password hashes, groups and
 permissions) and their API tokens, sources with their full text, themes,
-owners, items with their version and times, links, evidence and the whole
-status log, with each row's authorship.
+owners, items with their version and times, links, evidence with its
+retractions, the whole status log and edit history, with each row's
+authorship, and what the seed last wrote.
 
 Every row keeps its primary key, so URLs and ids that users and scripts hold
 stay valid. Columns the database derives (the search document) are not
@@ -15,7 +16,7 @@ referred to by id. Every concrete field of a model is carried, so a field added
 later travels without a change here; a new relation must be declared below
 (the export refuses one it does not know).
 
-The status log is append-only: the import only ever inserts into it.
+The status log, evidence and edit history are append-only: the import only ever inserts into them.
 """
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ from rest_framework.authtoken.models import Token
 
 from recommendations.models import (
     Evidence,
+    EvidenceRetraction,
     Owner,
     Recommendation,
+    RecommendationEdit,
     RecommendationLink,
+    SeededValues,
     Source,
     StatusChange,
     Theme,
@@ -137,6 +141,10 @@ TABLES: tuple[Table, ...] = (
             "evidence": Ref(Evidence, "id"),
         },
     ),
+    Table("evidence_retractions", EvidenceRetraction, refs={"evidence": Ref(Evidence, "id"), "retracted_by": USER_REF}),
+    Table("edits", RecommendationEdit, refs={"recommendation": Ref(Recommendation, "code"), "edited_by": USER_REF}),
+    # What the seed last wrote, so that a restored tracker's next seed keeps what analysts changed.
+    Table("seeded_values", SeededValues),
 )
 TABLES_BY_SECTION = {table.section: table for table in TABLES}
 
@@ -358,7 +366,7 @@ class _Loader:
             ) from None
 
     def load_table(self, table: Table) -> int:
-        rows = self.document[table.section]
+        rows = self.document.get(table.section, [])  # a section added later is empty in an older backup
         model = table.model
         self.progress(f"Loading {len(rows)} {table.section.replace('_', ' ')}…")
         plain = _plain_fields(model)

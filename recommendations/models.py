@@ -33,6 +33,11 @@ from recommendations.vocabulary import (
 ERROR_STATUS_CHANGE_APPEND_ONLY = (
     "Status changes are append-only: they cannot be edited or deleted. Record a new status change to correct a mistake."
 )
+ERROR_EVIDENCE_APPEND_ONLY = (
+    "Recorded evidence is append-only: it cannot be edited or deleted. Retract it with a note saying why, "
+    "and add the right evidence."
+)
+ERROR_EDIT_LOG_APPEND_ONLY = "An item's edit history is append-only: its entries cannot be edited or deleted."
 ERROR_EVIDENCE_URL_SCHEME = "Enter a web address starting with http:// or https://."
 ERROR_EVIDENCE_NEEDS_TARGET = "Give the evidence a web address, or choose a source document held in the tracker."
 
@@ -45,6 +50,38 @@ HTTP_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message=ERROR_EVIDE
 
 def _choices_q(field: str, choices: type[models.TextChoices]) -> Q:
     return Q(**{f"{field}__in": choices.values})
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """A queryset whose rows cannot be updated or deleted in bulk: the record only grows."""
+
+    def update(self, **kwargs):
+        raise ValidationError(self.model.append_only_message)
+
+    def delete(self):
+        raise ValidationError(self.model.append_only_message)
+
+
+class AppendOnlyModel(models.Model):
+    """A row that is inserted once and never written again nor deleted.
+
+    The database keeps the same rule with triggers (migrations 0002 and 0006),
+    so not even plain SQL rewrites the record.
+    """
+
+    append_only_message = ""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        """Insert only: an existing entry is never written again."""
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError(self.append_only_message)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(self.append_only_message)
 
 
 class Source(models.Model):
@@ -316,9 +353,23 @@ class RecommendationLink(models.Model):
         return f"{self.from_recommendation.code} {self.get_kind_display().lower()} {self.to_recommendation.code}"
 
 
-class Evidence(models.Model):
+class EvidenceQuerySet(AppendOnlyQuerySet):
+    """Recorded evidence is never updated or deleted in bulk either."""
+
+    def with_retraction(self) -> EvidenceQuerySet:
+        """Return evidence with its retraction (if any) and its source fetched in the same query."""
+        return self.select_related("source", "retraction", "retraction__retracted_by")
+
+
+class Evidence(AppendOnlyModel):
     """What shows an item's status: a web page or a source document held in the tracker,
-    with an optional quote."""
+    with an optional quote.
+
+    Append-only: a status change cites it, so it never changes under that change.
+    A wrong link is retracted (`EvidenceRetraction`) and the right one added.
+    """
+
+    append_only_message = ERROR_EVIDENCE_APPEND_ONLY
 
     recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="evidence")
     url = models.URLField(
@@ -340,6 +391,8 @@ class Evidence(models.Model):
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
     )
+
+    objects = EvidenceQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "evidence"
@@ -367,27 +420,60 @@ class Evidence(models.Model):
             return self.url
         return self.source.get_absolute_url() if self.source_id else ""
 
+    @property
+    def is_retracted(self) -> bool:
+        """Return True when an analyst has retracted this evidence."""
+        return hasattr(self, "retraction")
 
-class StatusChangeQuerySet(models.QuerySet):
+
+class EvidenceRetraction(AppendOnlyModel):
+    """An analyst's withdrawal of recorded evidence: who, when and why.
+
+    The evidence itself stays as it was recorded, so the status changes that cite
+    it keep their record; pages and the API show it as retracted, with the reason.
+    """
+
+    append_only_message = ERROR_EVIDENCE_APPEND_ONLY
+
+    evidence = models.OneToOneField(Evidence, on_delete=models.PROTECT, related_name="retraction")
+    reason = models.TextField(help_text="Why the evidence is withdrawn (e.g. the link pointed to the wrong page).")
+    retracted_at = models.DateTimeField(default=timezone.now, editable=False)
+    retracted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "evidence retraction"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="%(app_label)s_%(class)s_reason_required",
+                violation_error_message="A retraction needs a reason.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Retraction of {self.evidence}"
+
+
+class StatusChangeQuerySet(AppendOnlyQuerySet):
     """Status changes cannot be updated or deleted in bulk either."""
-
-    def update(self, **kwargs):
-        raise ValidationError(ERROR_STATUS_CHANGE_APPEND_ONLY)
-
-    def delete(self):
-        raise ValidationError(ERROR_STATUS_CHANGE_APPEND_ONLY)
 
     def in_feed_order(self) -> StatusChangeQuerySet:
         """Return changes oldest first, as recorded: the order a syncing script reads them."""
         return self.order_by("recorded_at", "id")
 
 
-class StatusChange(models.Model):
+class StatusChange(AppendOnlyModel):
     """One entry of an item's append-only status log: from, to, why, when and on what evidence.
 
     Written only by `services.recommendation_change_status`; never edited or
     deleted. A mistake is corrected by recording a new change.
     """
+
+    append_only_message = ERROR_STATUS_CHANGE_APPEND_ONLY
 
     recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="status_changes")
     from_status = models.CharField(max_length=30, choices=Status.choices)
@@ -433,11 +519,64 @@ class StatusChange(models.Model):
     def __str__(self) -> str:
         return f"{self.recommendation.code}: {self.from_status} → {self.to_status} ({self.effective_date})"
 
-    def save(self, *args, **kwargs) -> None:
-        """Insert only: an existing entry is never written again."""
-        if self.pk is not None and not self._state.adding:
-            raise ValidationError(ERROR_STATUS_CHANGE_APPEND_ONLY)
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ValidationError(ERROR_STATUS_CHANGE_APPEND_ONLY)
+class RecommendationEdit(AppendOnlyModel):
+    """One entry of an item's edit history: which of its fields changed, from what to what,
+    who changed them and when.
+
+    Written by the services in the same transaction as the edit (`services.recommendation_update`
+    and `services.evidence_retract`); never edited or deleted. Status changes have their own log.
+    """
+
+    append_only_message = ERROR_EDIT_LOG_APPEND_ONLY
+
+    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="edits")
+    changes = models.JSONField(
+        help_text='What changed: {"field": {"before": ..., "after": ...}}, with people and items by name or code.'
+    )
+    note = models.TextField(blank=True, help_text="Why, where the editor said so.")
+    version = models.PositiveIntegerField(help_text="The item's version after this edit.")
+    edited_at = models.DateTimeField(default=timezone.now, editable=False)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        help_text="Who made the edit; empty for the seed (a corrected fixture).",
+    )
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["recommendation", "edited_at", "id"]
+        verbose_name = "edit of a recommendation"
+        verbose_name_plural = "edit history"
+        indexes = [models.Index(fields=["recommendation", "edited_at"], name="rec_edit_item_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.recommendation.code}: {', '.join(self.changes)} (version {self.version})"
+
+
+class SeededValues(models.Model):
+    """What the seed last put in each field of one seeded row, by the row's natural key.
+
+    The seed updates a field from a changed fixture only while the field still
+    holds this value; a field an analyst changed since is kept as the analyst made it.
+    """
+
+    model = models.CharField(max_length=50, help_text="The seeded model, e.g. 'recommendation'.")
+    key = models.CharField(max_length=200, help_text="The row's natural key, e.g. an item's code or a slug.")
+    values = models.JSONField(default=dict, help_text="Field name → the value the seed last wrote.")
+    seeded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "values last seeded"
+        verbose_name_plural = "values last seeded"
+        constraints = [
+            models.UniqueConstraint(fields=["model", "key"], name="%(app_label)s_%(class)s_unique_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.key}"

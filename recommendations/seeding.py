@@ -2,8 +2,14 @@
 
 Everything is matched by natural key (slugs, item codes), never by primary
 key, so loading twice changes nothing and a changed fixture updates rows in
-place. Seeded statuses go through the status-change service like any other,
-and never override a status that an analyst has recorded.
+place. The seed never reverts an analyst: it remembers what it last wrote in
+each field (`SeededValues`) and brings a changed fixture value in only while
+the field still holds that; a field an analyst changed since is kept, and the
+report names it. Items change through `recommendation_update`, so a fixture's
+correction is on the item's edit history like any other edit. Seeded statuses
+go through the status-change service like any other, and never override a
+status that an analyst has recorded. Evidence is append-only: recorded
+evidence is reused, never rewritten.
 """
 
 from __future__ import annotations
@@ -18,22 +24,23 @@ from typing import Any
 
 import yaml
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from recommendations.models import (
     Evidence,
     Owner,
     Recommendation,
-    RecommendationLink,
+    SeededValues,
     Source,
     StatusChange,
     Theme,
 )
-from recommendations.services import recommendation_change_status
+from recommendations.services import SEED_FIELDS, LinkSpec, recommendation_change_status, recommendation_update
 from recommendations.vocabulary import Status
 
 _WHITESPACE = re.compile(r"\s+")
+SEED_EDIT_NOTE = "Brought in from a corrected fixture by the seed."
 
 
 def normalize_whitespace(text: str) -> str:
@@ -60,6 +67,8 @@ class SeedReport:
 
     counts: Counter = field(default_factory=Counter)
     skipped_statuses: list[str] = field(default_factory=list)
+    # "recommendation JN97-A: editorial_note": fields left as analysts made them, though the fixture differs
+    kept: list[str] = field(default_factory=list)
 
     def add(self, kind: str, outcome: str) -> None:
         self.counts[(kind, outcome)] += 1
@@ -69,14 +78,16 @@ class SeedReport:
         lines = []
         for kind in kinds:
             parts = [
-                f"{self.counts[(kind, o)]} {o}" for o in ("created", "updated", "unchanged") if self.counts[(kind, o)]
+                f"{self.counts[(kind, o)]} {o}"
+                for o in ("created", "updated", "kept", "unchanged")
+                if self.counts[(kind, o)]
             ]
             lines.append(f"{kind}: {', '.join(parts)}")
         return lines
 
     @property
     def changed(self) -> bool:
-        return any(outcome != "unchanged" for _, outcome in self.counts)
+        return any(outcome in ("created", "updated") for _, outcome in self.counts)
 
 
 def _load_yaml(path: Path) -> list[dict[str, Any]]:
@@ -105,22 +116,66 @@ def _as_date(value: Any, where: str) -> datetime.date | None:
         raise FixtureError(f"{where}: {value!r} is not a date (YYYY-MM-DD).") from exc
 
 
-def _upsert(model: type, lookup: dict[str, Any], values: dict[str, Any]) -> tuple[Any, str]:
-    """Create the row, or update only the fields that differ; return (obj, "created"|"updated"|"unchanged")."""
-    obj = model.objects.filter(**lookup).first()
-    if obj is None:
-        obj = model(**lookup, **values)
-        obj.full_clean()
-        obj.save()
-        return obj, "created"
-    changed = [name for name, value in values.items() if getattr(obj, name) != value]
-    if not changed:
-        return obj, "unchanged"
-    for name in changed:
-        setattr(obj, name, values[name])
-    obj.full_clean()
-    obj.save(update_fields=changed)
-    return obj, "updated"
+# A part of a row that is not there (a link the item does not have).
+ABSENT = object()
+
+
+def _comparable(value: Any) -> Any:
+    """Return a field's value in the form the seed stores and compares: JSON, rows by natural key."""
+    if value is ABSENT:
+        return value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.natural_key()[0]
+    if isinstance(value, list | tuple | set):
+        return sorted(_comparable(v) for v in value)
+    return value
+
+
+class Baselines:
+    """What the seed last wrote in each field of each seeded row (`SeededValues`), and the merge rule."""
+
+    def __init__(self, report: SeedReport) -> None:
+        self.report = report
+        self.rows = {(row.model, row.key): row for row in SeededValues.objects.all()}
+
+    def merge(
+        self, model: str, key: str, current: dict[str, Any], fixture: dict[str, Any]
+    ) -> tuple[list[str], list[str]]:
+        """Return the fields to bring in from the fixture and the fields kept, and remember what the seed leaves.
+
+        A field takes the fixture's value only while it still holds what the seed
+        last put there; a field that differs from both is an analyst's, and is kept.
+        A part that is `ABSENT` (a link) and that the seed never made is made.
+        """
+        row = self.rows.get((model, key))
+        last = dict(row.values) if row else {}
+        remembered = dict(last)
+        apply, kept = [], []
+        for name, value in fixture.items():
+            wanted, now = _comparable(value), _comparable(current[name])
+            if now == wanted:
+                remembered[name] = wanted
+            elif (name in last and last[name] == now) or (now is ABSENT and name not in last):
+                apply.append(name)
+                remembered[name] = wanted
+            else:
+                kept.append(name)
+        self.report.kept.extend(f"{model} {key}: {name}" for name in kept)
+        if row is None:
+            self.rows[(model, key)] = SeededValues.objects.create(model=model, key=key, values=remembered)
+        elif remembered != row.values:
+            row.values = remembered
+            row.seeded_at = timezone.now()
+            row.save(update_fields=["values", "seeded_at"])
+        return apply, kept
+
+
+def _outcome(applied: list[str], kept: list[str]) -> str:
+    if applied:
+        return "updated"
+    return "kept" if kept else "unchanged"
 
 
 class Seeder:
@@ -130,9 +185,29 @@ class Seeder:
         self.dir = Path(fixtures_dir or settings.FIXTURES_DIR)
         self.progress = progress or (lambda message: None)
         self.report = SeedReport()
+        self.baselines: Baselines | None = None
+
+    def _upsert(self, model: type, lookup: dict[str, Any], values: dict[str, Any]) -> tuple[Any, str]:
+        """Create the row, or bring in the fixture's changed values that no analyst has changed since."""
+        obj = model.objects.filter(**lookup).first()
+        name, key = model._meta.model_name, str(_comparable(next(iter(lookup.values()))))
+        if obj is None:
+            obj = model(**lookup, **values)
+            obj.full_clean()
+            obj.save()
+            self.baselines.merge(name, key, values, values)
+            return obj, "created"
+        apply, kept = self.baselines.merge(name, key, {n: getattr(obj, n) for n in values}, values)
+        if apply:
+            for field_name in apply:
+                setattr(obj, field_name, values[field_name])
+            obj.full_clean()
+            obj.save(update_fields=apply)
+        return obj, _outcome(apply, kept)
 
     @transaction.atomic
     def run(self) -> SeedReport:
+        self.baselines = Baselines(self.report)
         self.progress("Loading sources…")
         sources = self.load_sources()
         self.progress("Loading themes and owners…")
@@ -162,14 +237,14 @@ class Seeder:
                 "description": entry.get("description") or "",
                 "text": text,
             }
-            sources[entry["slug"]] = self._record("sources", _upsert(Source, {"slug": entry["slug"]}, values))
+            sources[entry["slug"]] = self._record("sources", self._upsert(Source, {"slug": entry["slug"]}, values))
         return sources
 
     def load_themes(self) -> dict[str, Theme]:
         themes = {}
         for position, entry in enumerate(_load_yaml(self.dir / "themes.yaml"), start=1):
             values = {"name": entry["name"], "description": entry.get("description", ""), "position": position}
-            themes[entry["slug"]] = self._record("themes", _upsert(Theme, {"slug": entry["slug"]}, values))
+            themes[entry["slug"]] = self._record("themes", self._upsert(Theme, {"slug": entry["slug"]}, values))
         return themes
 
     def load_owners(self) -> dict[str, Owner]:
@@ -182,7 +257,7 @@ class Seeder:
                 "kind": entry["kind"],
                 "description": entry.get("description") or "",
             }
-            owners[entry["slug"]] = self._record("owners", _upsert(Owner, {"slug": entry["slug"]}, values))
+            owners[entry["slug"]] = self._record("owners", self._upsert(Owner, {"slug": entry["slug"]}, values))
         return owners
 
     # --- recommendations -------------------------------------------------
@@ -209,7 +284,6 @@ class Seeder:
             values = {
                 "source": source,
                 "parent": items[parent_code] if parent_code else None,
-                "position": positions[source.slug],
                 "section": entry["section"],
                 "title": entry["title"],
                 "text": text,
@@ -217,23 +291,40 @@ class Seeder:
                 "level": entry["level"],
                 "due_date": _as_date(entry.get("due_date"), where),
                 "due_date_note": entry.get("due_date_note") or "",
+                "themes": [self._lookup(themes, slug, where, "theme") for slug in entry.get("themes", [])],
+                "owners": [self._lookup(owners, slug, where, "owner") for slug in entry.get("owners", [])],
             }
-            item, outcome = _upsert(Recommendation, {"code": code}, values)
-            wanted_themes = [self._lookup(themes, slug, where, "theme") for slug in entry.get("themes", [])]
-            wanted_owners = [self._lookup(owners, slug, where, "owner") for slug in entry.get("owners", [])]
-            for manager, wanted in ((item.themes, wanted_themes), (item.owners, wanted_owners)):
-                if {obj.pk for obj in wanted} != set(manager.values_list("pk", flat=True)):
-                    manager.set(wanted)
-                    if outcome == "unchanged":
-                        outcome = "updated"
-            if outcome == "updated":
-                # An existing item whose fixture changed gets a new version, so its ETag changes.
-                item.version += 1
-                item.updated_at = timezone.now()
-                item.save(update_fields=["version", "updated_at"])
+            item, outcome = self._load_item(code, positions[source.slug], values)
             self.report.add("recommendations", outcome)
             items[code] = item
         return items
+
+    def _load_item(self, code: str, position: int, values: dict[str, Any]) -> tuple[Recommendation, str]:
+        item = Recommendation.objects.filter(code=code).first()
+        if item is None:
+            row = {name: value for name, value in values.items() if name not in ("themes", "owners")}
+            item = Recommendation(code=code, position=position, **row)
+            item.full_clean()
+            item.save()
+            item.themes.set(values["themes"])
+            item.owners.set(values["owners"])
+            self.baselines.merge("recommendation", code, values, values)
+            return item, "created"
+        if item.position != position:
+            # Reading order is the fixture's alone: no analyst edits it, and it is not the item's content.
+            Recommendation.objects.filter(pk=item.pk).update(position=position)
+            item.position = position
+        current = {name: getattr(item, name) for name in values if name not in ("themes", "owners")}
+        current["themes"], current["owners"] = list(item.themes.all()), list(item.owners.all())
+        apply, kept = self.baselines.merge("recommendation", code, current, values)
+        if apply:
+            recommendation_update(
+                recommendation=item,
+                data={name: values[name] for name in apply},
+                fields=SEED_FIELDS,
+                note=SEED_EDIT_NOTE,
+            )
+        return item, _outcome(apply, kept)
 
     def _park_moved_positions(self, entries: list[dict[str, Any]]) -> None:
         """Move items whose reading position changes out of the way, so a reordered fixture cannot collide."""
@@ -269,18 +360,39 @@ class Seeder:
 
     # --- links -------------------------------------------------------------
     def load_links(self, items: dict[str, Recommendation]) -> None:
+        """Bring in the fixture's links item by item, each link under the same rule as a field.
+
+        The seed remembers each link it made, by kind and target, with its note: a
+        link an analyst removed stays removed, a note an analyst rewrote stays theirs.
+        """
+        wanted: dict[str, dict[str, LinkSpec]] = {}
         for entry in _load_yaml(self.dir / "links.yaml"):
             where = f"links.yaml, {entry.get('from')} → {entry.get('to')}"
-            result = _upsert(
-                RecommendationLink,
-                {
-                    "from_recommendation": self._lookup(items, entry["from"], where, "item"),
-                    "to_recommendation": self._lookup(items, entry["to"], where, "item"),
-                    "kind": entry["kind"],
-                },
-                {"note": entry.get("note") or ""},
+            source = self._lookup(items, entry["from"], where, "item")
+            spec = LinkSpec(
+                kind=entry["kind"], to=self._lookup(items, entry["to"], where, "item"), note=entry.get("note") or ""
             )
-            self._record("links", result)
+            wanted.setdefault(source.code, {})[f"{spec.kind} {spec.to.code}"] = spec
+        for code, specs in wanted.items():
+            item = items[code]
+            current = {
+                f"{row.kind} {row.to_recommendation.code}": LinkSpec(
+                    kind=row.kind, to=row.to_recommendation, note=row.note
+                )
+                for row in item.links_out.select_related("to_recommendation")
+            }
+            present = {key: current[key].note if key in current else ABSENT for key in specs}
+            apply, kept = self.baselines.merge("links", code, present, {key: s.note for key, s in specs.items()})
+            if apply:
+                result = {**current, **{key: specs[key] for key in apply}}
+                recommendation_update(
+                    recommendation=item, data={"links": set(result.values())}, fields=SEED_FIELDS, note=SEED_EDIT_NOTE
+                )
+            for key in specs:
+                if key in apply:
+                    self.report.add("links", "updated" if key in current else "created")
+                else:
+                    self.report.add("links", "kept" if key in kept else "unchanged")
 
     # --- statuses as of June 2018 --------------------------------------------
     def load_statuses(self, items: dict[str, Recommendation], sources: dict[str, Source]) -> None:
@@ -320,15 +432,22 @@ class Seeder:
         quote = normalize_whitespace(entry.get("quote") or "")
         if source and quote and not quote_occurs_in(quote, source.text):
             raise FixtureError(f"{where}: the evidence quote is not found word for word in {source.slug}.")
-        return self._record(
-            "evidence",
-            _upsert(
-                Evidence,
-                {"recommendation": item, "source": source, "url": entry.get("url") or "", "quote": quote},
-                {
-                    "title": entry["title"],
-                    "publisher": entry.get("publisher") or "",
-                    "published": _as_date(entry.get("published"), where),
-                },
-            ),
-        )
+        lookup = {"recommendation": item, "source": source, "url": entry.get("url") or "", "quote": quote}
+        values = {
+            "title": entry["title"],
+            "publisher": entry.get("publisher") or "",
+            "published": _as_date(entry.get("published"), where),
+        }
+        evidence = Evidence.objects.filter(**lookup).first()
+        if evidence is None:
+            evidence = Evidence(**lookup, **values)
+            evidence.full_clean()
+            evidence.save()
+            self.report.add("evidence", "created")
+        elif any(getattr(evidence, name) != value for name, value in values.items()):
+            # Recorded evidence is append-only; a correction is an analyst's retraction and new evidence.
+            self.report.add("evidence", "kept")
+            self.report.kept.append(f"evidence {item.code}: {evidence.title} (recorded evidence is never rewritten)")
+        else:
+            self.report.add("evidence", "unchanged")
+        return evidence

@@ -3,7 +3,10 @@
 `recommendation_change_status` is the only code that changes an item's status:
 the admin form, the admin bulk action, the API and the seed all call it. It
 validates the change, appends to the status log, updates the item's current
-status and bumps its version, in one transaction.
+status and bumps its version, in one transaction. `recommendation_update` is
+the only code that changes an item's other fields, and writes each change to
+the item's edit history in the same transaction. Evidence is only ever added
+(`evidence_create`) or retracted (`evidence_retract`), never edited.
 
 Errors are raised as `django.core.exceptions.ValidationError` with a dict
 keyed by the input field, so that forms and the API can show each message
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,8 +25,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from recommendations.models import Evidence, Owner, Recommendation, Source, StatusChange, Theme
-from recommendations.vocabulary import Status
+from recommendations.models import (
+    Evidence,
+    EvidenceRetraction,
+    Owner,
+    Recommendation,
+    RecommendationEdit,
+    RecommendationLink,
+    Source,
+    StatusChange,
+    Theme,
+)
+from recommendations.vocabulary import RelationKind, Status
 
 ERROR_NOTE_REQUIRED = "Write a note saying why the status changed; it is shown in the item's timeline."
 ERROR_STATUS_UNKNOWN = "Choose one of the status codes: {codes}."
@@ -37,12 +51,20 @@ ERROR_STALE_VERSION = (
 )
 ERROR_EVIDENCE_OTHER_ITEM = "This evidence belongs to another item; choose evidence recorded for {code}."
 ERROR_FIELD_NOT_EDITABLE = "This field cannot be changed here."
-
-# The fields of an item that `recommendation_update` may change. The code, the
-# source, the quoted text and the status have their own rules and paths.
-EDITABLE_FIELDS = frozenset(
-    {"title", "editorial_note", "level", "due_date", "due_date_note", "steward", "themes", "owners"}
+ERROR_RETRACTION_REASON_REQUIRED = (
+    "Say why the evidence is retracted (e.g. the link points to the wrong page); the reason is public."
 )
+ERROR_EVIDENCE_ALREADY_RETRACTED = "This evidence has already been retracted."
+
+# The fields of an item that analysts may change through `recommendation_update`.
+# The code, the source, the quoted text and the status have their own rules and paths.
+EDITABLE_FIELDS = frozenset(
+    {"title", "editorial_note", "level", "due_date", "due_date_note", "steward", "themes", "owners", "links"}
+)
+# What a corrected fixture may change besides: where the quote stands and what it says.
+SEED_FIELDS = EDITABLE_FIELDS | {"source", "parent", "section", "text"}
+# Fields kept in other tables than the item's row.
+RELATED_FIELDS = frozenset({"themes", "owners", "links"})
 
 
 class StaleVersionError(ValidationError):
@@ -162,43 +184,142 @@ def evidence_create(
 
 
 @transaction.atomic
+def evidence_retract(
+    *,
+    evidence: Evidence,
+    reason: str,
+    retracted_by: AbstractBaseUser | None = None,
+    expected_version: int | None = None,
+) -> EvidenceRetraction:
+    """Withdraw recorded evidence with a reason, and return the retraction.
+
+    The evidence itself is never edited or deleted: the status changes that cite
+    it keep their record, and the timeline shows it as retracted, who did it, when
+    and why. The right evidence is added as new evidence. Bumps the item's version.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ERROR_RETRACTION_REASON_REQUIRED})
+    item = _lock(evidence.recommendation)
+    _check_version(item, expected_version)
+    if EvidenceRetraction.objects.filter(evidence=evidence).exists():
+        raise ValidationError({"evidence": ERROR_EVIDENCE_ALREADY_RETRACTED})
+    retraction = EvidenceRetraction.objects.create(evidence=evidence, reason=reason, retracted_by=retracted_by)
+    _bump(item, [], original=evidence.recommendation)
+    return retraction
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """One link from an item to another, as `recommendation_update` takes them."""
+
+    kind: str
+    to: Recommendation
+    note: str = ""
+
+    def describe(self) -> str:
+        label = f"{RelationKind(self.kind).label} {self.to.code}"
+        return f"{label}: {self.note}" if self.note else label
+
+
+def _record_value(name: str, value: Any) -> Any:
+    """Return a field's value as the edit history shows it: people by username, items by code, lists sorted."""
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if name == "steward":
+        return value.get_username()
+    if name in ("themes", "owners"):
+        return sorted(obj.name for obj in value)
+    if name == "links":
+        return sorted(link.describe() for link in value)
+    return str(getattr(value, "code", None) or getattr(value, "slug", None) or value)
+
+
+def _links_of(item: Recommendation) -> set[LinkSpec]:
+    return {
+        LinkSpec(kind=link.kind, to=link.to_recommendation, note=link.note)
+        for link in item.links_out.select_related("to_recommendation")
+    }
+
+
+def _set_links(item: Recommendation, wanted: set[LinkSpec]) -> None:
+    by_key = {(link.kind, link.to_recommendation_id): link for link in item.links_out.all()}
+    wanted_keys = {(spec.kind, spec.to.pk) for spec in wanted}
+    for key, link in by_key.items():
+        if key not in wanted_keys:
+            link.delete()
+    for spec in wanted:
+        link = by_key.get((spec.kind, spec.to.pk))
+        if link is None:
+            link = RecommendationLink(
+                from_recommendation=item, to_recommendation=spec.to, kind=spec.kind, note=spec.note
+            )
+            link.full_clean()
+            link.save()
+        elif link.note != spec.note:
+            link.note = spec.note
+            link.save(update_fields=["note"])
+
+
+@transaction.atomic
 def recommendation_update(
     *,
     recommendation: Recommendation,
     data: dict[str, Any],
     expected_version: int | None = None,
+    edited_by: AbstractBaseUser | None = None,
+    note: str = "",
+    fields: frozenset[str] = EDITABLE_FIELDS,
 ) -> Recommendation:
-    """Change an item's editable fields (not its code, source, quoted text or status).
+    """Change an item's fields and put the change on record; return the item.
 
-    `data` maps field names to new values; `themes` and `owners` take iterables
-    of Theme and Owner. Nothing is written, and nothing bumps the version, when
-    no value differs. Raises StaleVersionError when `expected_version` is stale.
+    `data` maps field names to new values: `themes` and `owners` take iterables
+    of Theme and Owner, `links` an iterable of `LinkSpec` (the item's whole set
+    of outgoing links). Analysts may change `EDITABLE_FIELDS`; the seed, bringing
+    in a corrected fixture, passes `fields=SEED_FIELDS`. Every change is written
+    to the item's edit history (before → after, who, when) and bumps its version,
+    in this transaction. Nothing is written when no value differs. Raises
+    StaleVersionError when `expected_version` is stale.
     """
-    unknown = set(data) - EDITABLE_FIELDS
+    unknown = set(data) - fields
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), ERROR_FIELD_NOT_EDITABLE))
     item = _lock(recommendation)
     _check_version(item, expected_version)
 
+    changes: dict[str, dict[str, Any]] = {}
     changed: list[str] = []
     for name, value in data.items():
-        if name in ("themes", "owners"):
+        if name in RELATED_FIELDS:
             continue
-        if getattr(item, name) != value:
+        before = getattr(item, name)
+        if before != value:
             setattr(item, name, value)
             changed.append(name)
+            changes[name] = {"before": _record_value(name, before), "after": _record_value(name, value)}
     if changed:
         item.full_clean(exclude=[f.name for f in Recommendation._meta.fields if f.name not in changed])
 
-    m2m_changed = False
     for name, model in (("themes", Theme), ("owners", Owner)):
         if name in data:
-            new = {obj.pk for obj in data[name]}
             manager = getattr(item, name)
-            if new != set(manager.values_list("pk", flat=True)):
-                manager.set(model.objects.filter(pk__in=new))
-                m2m_changed = True
+            before = list(manager.all())
+            new = {obj.pk for obj in data[name]}
+            if new != {obj.pk for obj in before}:
+                after = list(model.objects.filter(pk__in=new))
+                manager.set(after)
+                changes[name] = {"before": _record_value(name, before), "after": _record_value(name, after)}
+    if "links" in data:
+        before, after = _links_of(item), set(data["links"])
+        if before != after:
+            _set_links(item, after)
+            changes["links"] = {"before": _record_value("links", before), "after": _record_value("links", after)}
 
-    if changed or m2m_changed:
+    if changes:
         _bump(item, changed, original=recommendation)
+        RecommendationEdit.objects.create(
+            recommendation=item, changes=changes, note=(note or "").strip(), version=item.version, edited_by=edited_by
+        )
     return recommendation

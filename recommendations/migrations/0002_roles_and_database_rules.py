@@ -11,6 +11,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import migrations
 
+from recommendations.database_rules import add_append_only_trigger, remove_append_only_trigger
 from recommendations.roles import ROLE_PERMISSIONS
 
 SEARCH_INDEX_NAME = "rec_fulltext_idx"  # replaced by a stored search document in 0004
@@ -51,34 +52,11 @@ def remove_search_index(apps, schema_editor):
 
 
 def add_append_only_triggers(apps, schema_editor):
-    table = "recommendations_statuschange"
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f"""
-            CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger AS $$
-            BEGIN
-                RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}';
-            END;
-            $$ LANGUAGE plpgsql;
-            CREATE TRIGGER {table}_no_update BEFORE UPDATE OR DELETE ON {table}
-                FOR EACH ROW EXECUTE FUNCTION {table}_append_only();
-            """
-        )
-    elif schema_editor.connection.vendor == "sqlite":
-        schema_editor.execute(
-            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END;"
-        )
+    add_append_only_trigger(schema_editor, "recommendations_statuschange", APPEND_ONLY_MESSAGE)
 
 
 def remove_append_only_triggers(apps, schema_editor):
-    table = "recommendations_statuschange"
-    schema_editor.execute(
-        f"DROP TRIGGER IF EXISTS {table}_no_update"
-        + (f" ON {table}" if schema_editor.connection.vendor == "postgresql" else "")
-    )
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
+    remove_append_only_trigger(schema_editor, "recommendations_statuschange")
 
 
 class Migration(migrations.Migration):

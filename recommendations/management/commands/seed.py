@@ -1,8 +1,9 @@
 """`python manage.py seed`: load the two documents' recommendations from fixtures/.
 
 Idempotent: run it as often as you like. Rows are matched by natural key, so a
-second run changes nothing and a changed fixture updates rows in place; the
-status history that analysts recorded is never touched.
+second run changes nothing and a changed fixture updates rows in place. It never
+reverts an analyst: a field changed since the seed last wrote it is kept, and
+listed; the status history that analysts recorded is never touched.
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -41,6 +42,13 @@ class Command(BaseCommand):
 
         for line in report.lines():
             self.stdout.write(f"  {line}")
+        if report.kept:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Kept as analysts left them, though the fixture differs ({len(report.kept)}): "
+                    + "; ".join(report.kept)
+                )
+            )
         if report.skipped_statuses:
             self.stdout.write(
                 self.style.WARNING(
