@@ -12,11 +12,22 @@ Environment variables:
     API_READS_REQUIRE_LOGIN  "1" closes the API's reads to signed-in users
     API_THROTTLE_ANON, API_THROTTLE_USER  API request rates (default 600/minute by address, 3000/minute by user)
     SECURE_SSL        "0" turns off the HTTPS-only settings of production (for a plain-HTTP test server)
+    REDIS_URL         e.g. redis://127.0.0.1:6379/0: request limits and caches shared by every web process
+                      (default: each process's own memory)
+    CACHE_KEY_PREFIX  prefix of the tracker's keys in Redis, when several trackers share one (default "tracker")
+    PROXY_COUNT       how many proxies in front append to X-Forwarded-For (default 0: the connection's address
+                      is the client's); the client's address is counted by the request limits and the lockout
+    LOGIN_FAILURE_LIMIT   failed admin sign-ins that lock an account or an address (default 5)
+    LOGIN_COOLOFF_MINUTES how long the lock lasts after the last failure (default 15)
+    CSP_REPORT_URI    where browsers report Content-Security-Policy violations (default: nowhere)
 """
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 from tracker.env import env_bool, env_list, env_str
@@ -42,6 +53,9 @@ if not ALLOWED_HOSTS:
         "answers to (e.g. ALLOWED_HOSTS=tracker.example.org), or set DEBUG=1 for local development."
     )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
+# Proxies in front that append the client's address to X-Forwarded-For; with none, a client could
+# write that header itself, so it is only read when this says how many entries to trust.
+PROXY_COUNT = int(env_str("PROXY_COUNT", default="0"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -59,10 +73,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "recommendations",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -70,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -98,6 +117,21 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent writers queue instead of failing with "database is locked": WAL lets reads go on
+    # beside a write, a write transaction takes the lock when it begins (not half-way, when waiting
+    # could deadlock), and a writer waits up to 5 s for the lock.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+    if "DATABASE_URL" in os.environ and DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        # A SQLite file chosen by DATABASE_URL is tested on a file too (test_NAME beside it), as
+        # PostgreSQL is: concurrency is only real on a file. Without DATABASE_URL, tests stay in memory.
+        _sqlite_file = Path(DATABASES["default"]["NAME"])
+        DATABASES["default"].setdefault("TEST", {})
+        DATABASES["default"]["TEST"].setdefault("NAME", str(_sqlite_file.with_name(f"test_{_sqlite_file.name}")))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -143,6 +177,8 @@ REST_FRAMEWORK = {
         "anon": env_str("API_THROTTLE_ANON", default="600/minute"),
         "user": env_str("API_THROTTLE_USER", default="3000/minute"),
     },
+    # Counted in the default cache (Redis when REDIS_URL is set), by the client's address (PROXY_COUNT).
+    "NUM_PROXIES": PROXY_COUNT,
     # Every API error is JSON naming the field and what is wrong (service refusals: 400, stale If-Match: 412).
     "EXCEPTION_HANDLER": "recommendations.api.exceptions.api_exception_handler",
 }
@@ -164,6 +200,62 @@ SPECTACULAR_SETTINGS = {
         "LevelEnum": "recommendations.vocabulary.Level",
     },
 }
+
+# --- Shared state: request limits and caches --------------------------------
+# With REDIS_URL every web process counts against the same limits; without it, each process keeps
+# its own counts in memory (fine for one process, N times the rate with N workers).
+REDIS_URL = env_str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", default="tracker"),
+            # A Redis that does not answer fails the request rather than hanging it.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Sign-in protection (django-axes) ----------------------------------------
+# Failed admin sign-ins are counted in the database, which every web process shares. After
+# LOGIN_FAILURE_LIMIT failures for one username, or from one address, signing in is refused (the
+# right password too) until LOGIN_COOLOFF_MINUTES have passed since the last try; an administrator
+# lifts a lock at once by deleting it under "Access attempts" in the admin (or `manage.py axes_reset`).
+AUTHENTICATION_BACKENDS = [
+    "tracker.security.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(env_str("LOGIN_FAILURE_LIMIT", default="5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(env_str("LOGIN_COOLOFF_MINUTES", default="15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "tracker.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "tracker.security.lockout_response"
+# Successful sign-ins are not logged one by one; failures and lockouts are.
+AXES_DISABLE_ACCESS_LOG = True
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------
+# Everything comes from the tracker itself. Inline <script> and <style> run only with the page's nonce
+# (the API docs' start-up script); inline style="" attributes are allowed for the progress bars' widths.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+if env_str("CSP_REPORT_URI", default=""):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [env_str("CSP_REPORT_URI", default="")]
 
 # --- Production hardening (on whenever DEBUG is off) ------------------------
 if not DEBUG and env_bool("SECURE_SSL", default=True):
