@@ -18,3 +18,9 @@ urlpatterns = [
     path("api/", include("recommendations.api.urls")),
     path("", include("recommendations.urls")),
 ]
+
+# Errors that reach Django (outside the API's views, or a failure of the server): JSON under /api/, pages elsewhere.
+handler400 = "recommendations.api.exceptions.bad_request"
+handler403 = "recommendations.api.exceptions.permission_denied"
+handler404 = "recommendations.api.exceptions.page_not_found"
+handler500 = "recommendations.api.exceptions.server_error"

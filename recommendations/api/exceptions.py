@@ -1,28 +1,54 @@
-"""The API's errors, always JSON.
+"""The API's errors: always JSON, always one shape, whatever the status.
 
-Two shapes, as in Django REST framework:
-- 400: `{"field": ["what is wrong", ...], ...}`, keyed by the parameter or body field
-  (`non_field_errors` for a problem with the whole input);
-- every other error: `{"detail": "a sentence"}` (412 adds `current_version`).
+Every error is an object with `detail`, one sentence saying what is wrong and
+what to fix. Besides it:
+- a 400 keeps each refused parameter or body field at the top level, as
+  `{"field": ["what is wrong", ...]}` (`non_field_errors` for the input as a
+  whole; nested fields named `new_evidence.url`);
+- a 412 adds `current_version`, the item's version now.
+The schema documents this as one `Error` component (see `schema.py`).
 
 Services refuse with `django.core.exceptions.ValidationError` keyed by field; they
 become 400s here. `StaleVersionError` (someone else changed the item) becomes 412.
+A body over `DATA_UPLOAD_MAX_MEMORY_SIZE` is a 413. Errors that happen outside
+the API's views (a middleware, a database that went away) reach Django's error
+handlers, which `tracker/urls.py` points at `bad_request`, `permission_denied`,
+`page_not_found` and `server_error` here: JSON under /api/, the usual pages
+elsewhere. No error ever shows a traceback.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import NON_FIELD_ERRORS
+import logging
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import JsonResponse
+from django.http import JsonResponse, UnreadablePostError
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, MethodNotAllowed, UnsupportedMediaType, ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from recommendations.services import StaleVersionError
 
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+
 ERROR_NO_SUCH_ENDPOINT = "There is no API endpoint at this address. The list of endpoints is at /api/."
+ERROR_BAD_REQUEST = "The request could not be read: check its address, query string and headers."
+ERROR_FORBIDDEN = "You may not do this. Sign in as an analyst, or send an analyst's token."
+ERROR_BODY_TOO_LARGE = "The request body is larger than {limit} bytes: send a smaller one."
+ERROR_SERVER = (
+    "The server failed to answer this request and has logged the failure. Try again later; "
+    "if it persists, tell the tracker's administrators."
+)
+ERROR_METHOD_NOT_ALLOWED = 'Method "{method}" is not allowed at this address: use {allowed}.'
+ERROR_MEDIA_TYPE = 'Unsupported media type "{media_type}": send a JSON body with Content-Type: application/json.'
 
 
 class PreconditionFailed(APIException):
@@ -54,20 +80,66 @@ def validation_error_data(exc: DjangoValidationError) -> dict[str, list[str]]:
     return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
 
 
+def error_data(detail: str, **extra) -> dict:
+    """Return the body of an error: `{"detail": detail, ...extra}`."""
+    return {"detail": str(detail), **extra}
+
+
+def bad_input_data(fields: dict[str, list[str]]) -> dict:
+    """Return the body of a 400: a `detail` sentence naming each refused field, then the fields themselves.
+
+    A field called `detail` (a parameter of that name, say) is named in the sentence only.
+    """
+    problems = [
+        (message if name == api_settings.NON_FIELD_ERRORS_KEY else f"{name}: {message}").rstrip(". ")
+        for name, messages in fields.items()
+        for message in messages
+    ]
+    detail = "; ".join(problems) + "." if problems else ERROR_BAD_REQUEST
+    return {"detail": detail, **{name: messages for name, messages in fields.items() if name != "detail"}}
+
+
+def body_too_large_detail() -> str:
+    return ERROR_BODY_TOO_LARGE.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
 def api_exception_handler(exc, context):
-    """Turn every refusal into a JSON response; anything else is a real server error."""
+    """Turn every refusal into a JSON error in the one shape; anything else is a real server error.
+
+    What this returns None for is raised again, and reaches `server_error` (a JSON 500, logged).
+    """
     if isinstance(exc, StaleVersionError):
         response = Response(
-            {"detail": exc.messages[0], "current_version": exc.actual},
-            status=status.HTTP_412_PRECONDITION_FAILED,
+            error_data(exc.messages[0], current_version=exc.actual), status=status.HTTP_412_PRECONDITION_FAILED
         )
         response["ETag"] = etag_for(exc.actual)
         return response
     if isinstance(exc, DjangoValidationError):
-        return Response(validation_error_data(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(bad_input_data(validation_error_data(exc)), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_data(body_too_large_detail()), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation | UnreadablePostError):
+        # Too many query parameters, a broken upload and the like: the client's fault, logged as Django would.
+        logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s", exc)
+        return Response(error_data(ERROR_BAD_REQUEST), status=status.HTTP_400_BAD_REQUEST)
+    view = context.get("view")
+    if isinstance(exc, MethodNotAllowed) and view is not None:
+        allowed = " or ".join(m for m in view.allowed_methods if m not in ("HEAD", "OPTIONS"))
+        exc = MethodNotAllowed(
+            context["request"].method,
+            ERROR_METHOD_NOT_ALLOWED.format(method=context["request"].method, allowed=allowed),
+        )
+    elif isinstance(exc, UnsupportedMediaType):
+        media_type = (context["request"].content_type or "none")[:80]
+        exc = UnsupportedMediaType(media_type, ERROR_MEDIA_TYPE.format(media_type=media_type))
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(exc, ValidationError):
-        response.data = flatten_errors(response.data)
+    if response is None:
+        return None
+    if isinstance(exc, ValidationError):
+        response.data = bad_input_data(flatten_errors(response.data))
+    elif not (isinstance(response.data, dict) and isinstance(response.data.get("detail"), str)):
+        flat = flatten_errors(response.data)
+        response.data = error_data(" ".join(m for messages in flat.values() for m in messages))
     return response
 
 
@@ -88,6 +160,42 @@ def flatten_errors(data, prefix: str = "") -> dict[str, list[str]]:
     return {key: [str(item) for item in data] if isinstance(data, list) else [str(data)]}
 
 
+def is_api_request(request) -> bool:
+    """Return True for a request to an address under /api/, which answers errors in JSON."""
+    return (getattr(request, "path_info", "") or "").startswith(API_PREFIX)
+
+
+@csrf_exempt  # any method reaches it, and a POST must get the 404 too, not a CSRF page
 def api_not_found(request, *args, **kwargs) -> JsonResponse:
     """Answer an address under /api/ that no endpoint serves, in JSON like every other API error."""
-    return JsonResponse({"detail": ERROR_NO_SUCH_ENDPOINT}, status=status.HTTP_404_NOT_FOUND)
+    return JsonResponse(error_data(ERROR_NO_SUCH_ENDPOINT), status=status.HTTP_404_NOT_FOUND)
+
+
+# --- Django's error handlers (tracker/urls.py): JSON under /api/, Django's pages elsewhere ---------
+
+
+def bad_request(request, exception, template_name=defaults.ERROR_400_TEMPLATE_NAME):
+    if not is_api_request(request):
+        return defaults.bad_request(request, exception, template_name)
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(error_data(body_too_large_detail()), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    return JsonResponse(error_data(ERROR_BAD_REQUEST), status=status.HTTP_400_BAD_REQUEST)
+
+
+def permission_denied(request, exception, template_name=defaults.ERROR_403_TEMPLATE_NAME):
+    if not is_api_request(request):
+        return defaults.permission_denied(request, exception, template_name)
+    return JsonResponse(error_data(ERROR_FORBIDDEN), status=status.HTTP_403_FORBIDDEN)
+
+
+def page_not_found(request, exception, template_name=defaults.ERROR_404_TEMPLATE_NAME):
+    if not is_api_request(request):
+        return defaults.page_not_found(request, exception, template_name)
+    return api_not_found(request)
+
+
+def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
+    """A 500: Django has logged the exception with its traceback; the client gets one sentence."""
+    if not is_api_request(request):
+        return defaults.server_error(request, template_name)
+    return JsonResponse(error_data(ERROR_SERVER), status=status.HTTP_500_INTERNAL_SERVER_ERROR)

@@ -1,16 +1,22 @@
 """What the OpenAPI schema says about parameters and errors that the code cannot describe by itself.
 
 The filter parameters are described here, once, from the same vocabularies the
-FilterSet uses; the error responses are shared by every endpoint.
+FilterSet uses; the error responses are shared by every endpoint, all with the
+one `Error` shape (`exceptions.py`). Text fields of the inputs say what they
+take: a string, at least one character that is not a space when required, never
+a NUL.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 from recommendations.api.pagination import DEFAULT_PAGE_SIZE, max_page_size
-from recommendations.api.serializers import ErrorSerializer, PreconditionFailedSerializer
+from recommendations.api.parsers import MAX_JSON_DEPTH
+from recommendations.api.serializers import ErrorSerializer
 from recommendations.filters import ORDERING_FIELDS
 from recommendations.vocabulary import Level, Status
 
@@ -77,13 +83,13 @@ FILTER_PARAMETERS = [
     AS_OF_PARAMETER,
     OpenApiParameter(
         "ordering",
-        {"type": "array", "items": {"type": "string", "enum": ORDERING_VALUES}},
+        {"type": "array", "items": {"type": "string", "enum": ORDERING_VALUES}, "uniqueItems": True},
         OpenApiParameter.QUERY,
         style="form",
         explode=False,
         description="Sort order, comma-separated; `-` reverses. `reading` (the default) is document order. "
         + ", ".join(f"`{name}`: {label}" for name, (_, label) in ORDERING_FIELDS.items())
-        + ".",
+        + ". An empty or repeated term (`ordering=,` or `code,code`) is a 400 naming `ordering`.",
     ),
 ]
 
@@ -127,6 +133,12 @@ CODE_PARAMETER = OpenApiParameter(
     description="The item's code, e.g. JN97-A.",
     examples=[OpenApiExample("code", value="JN97-A")],
 )
+EVIDENCE_ID_PARAMETER = OpenApiParameter(
+    "evidence_id",
+    OpenApiTypes.INT,
+    OpenApiParameter.PATH,
+    description="The evidence's id, as the item's evidence list gives it.",
+)
 
 
 def if_match_parameter(*, required: bool) -> OpenApiParameter:
@@ -146,40 +158,88 @@ def if_match_parameter(*, required: bool) -> OpenApiParameter:
     )
 
 
-_VALIDATION_SCHEMA = {
-    "type": "object",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-    "description": "Each key names a parameter or body field (`non_field_errors` for the input as a whole).",
+# The one shape of every error: `detail`, plus a 400's refused fields, plus a 412's `current_version`.
+ERROR_FIELDS_SCHEMA = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "400 only: each key names a refused parameter or body field (`non_field_errors` for the "
+    "input as a whole, `new_evidence.url` for a nested one) and lists what is wrong with it.",
 }
 
+
+class ErrorSchema(OpenApiSerializerExtension):
+    """The `Error` component: `detail` and `current_version` as declared, any other key a list of messages."""
+
+    target_class = ErrorSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target_class, direction, bypass_extensions=True)
+        schema["additionalProperties"] = ERROR_FIELDS_SCHEMA
+        schema["description"] = (
+            "Every error of the API, whatever its status: `detail` says what is wrong and what to fix. "
+            "A 400 also has a key for each refused parameter or body field, with its messages; "
+            "a 412 also has `current_version`."
+        )
+        return schema
+
+
+# Text without a NUL; and text with a character other than a space (what a required text field needs).
+# The first matches no empty string: drf-spectacular adds an empty string as a choice of its own (oneOf).
+_NO_NUL = "^[^\\u0000]+$"
+_NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+class TextFieldSchema(OpenApiSerializerFieldExtension):
+    """An input text field: a string (never a number), not blank when required, never with a NUL."""
+
+    target_class = "recommendations.api.serializers.TextField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if not self.target.allow_blank:
+            schema["minLength"] = max(1, schema.get("minLength", 0))
+        schema["pattern"] = _NO_NUL if self.target.allow_blank else _NOT_BLANK
+        return schema
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
 _ERRORS = {
-    400: OpenApiResponse(
-        _VALIDATION_SCHEMA,
-        description="Bad input: the field and what is wrong, e.g. "
-        '{"theme": ["Unknown theme: x. Use one of: ..."]} or '
-        f'{{"page_size": ["Use a page size from 1 to {max_page_size()}."]}}.',
+    400: _error(
+        "Bad input: `detail` sums it up, and each refused parameter or body field is a key with its messages, "
+        'e.g. {"detail": "theme: Unknown theme: x. Use one of: ...", "theme": ["Unknown theme: x. Use one of: ..."]}. '
+        f"Also a malformed JSON body, or one nested more than {MAX_JSON_DEPTH} levels deep (`detail` only)."
     ),
-    401: OpenApiResponse(ErrorSerializer, description="Not signed in, or the token is invalid."),
-    403: OpenApiResponse(ErrorSerializer, description="Signed in but not allowed (writes are for analysts)."),
-    404: OpenApiResponse(ErrorSerializer, description="No such item (or page)."),
-    406: OpenApiResponse(ErrorSerializer, description="The Accept header asks for a format the API does not give."),
-    412: OpenApiResponse(
-        PreconditionFailedSerializer,
-        description="If-Match names another version: someone changed the item since you read it. "
-        "Nothing was written. Read the item again and retry with its new ETag.",
+    401: _error("Not signed in where it is needed, or the token is invalid."),
+    403: _error("Signed in but not allowed (writes are for analysts)."),
+    404: _error("No such item, or a page past the last one."),
+    406: _error("The Accept header asks for a format the API does not give."),
+    412: _error(
+        "If-Match names another version: someone changed the item since you read it. `current_version` is "
+        "the item's version now. Nothing was written. Read the item again and retry with its new ETag."
     ),
-    415: OpenApiResponse(ErrorSerializer, description="Send JSON (Content-Type: application/json)."),
-    428: OpenApiResponse(ErrorSerializer, description="PATCH needs If-Match."),
-    429: OpenApiResponse(ErrorSerializer, description="Too many requests; the Retry-After header says when to retry."),
+    413: _error(
+        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)."
+    ),
+    415: _error("Send JSON (Content-Type: application/json)."),
+    428: _error("PATCH needs If-Match."),
+    429: _error("Too many requests; the Retry-After header says when to retry."),
+    500: _error("The server failed; it has logged the failure. `detail` never holds a traceback."),
 }
+
+# Any request may be malformed (400), carry a bad token (401), be refused (403), ask for a format
+# there is not (406), come too often (429) or meet a failure of the server (500).
+ALWAYS_ERRORS = (400, 401, 403, 406, 429, 500)
 
 
 def errors(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
-    """Return the documented error responses with these status codes (always JSON, even for a CSV request)."""
-    return {(code, "application/json"): _ERRORS[code] for code in codes}
+    """Return the documented error responses: these status codes and those of any request (always JSON)."""
+    return {(code, "application/json"): _ERRORS[code] for code in sorted({*ALWAYS_ERRORS, *codes})}
 
 
-READ_ERRORS = (400, 401, 403, 406, 429)
-WRITE_ERRORS = (400, 401, 403, 404, 412, 415, 429)
+READ_ERRORS = (400, 401, 403, 404, 406, 429)
+WRITE_ERRORS = (400, 401, 403, 404, 412, 413, 415, 429)
 
 PAGE_SIZE_NOTE = f"Paginated: `page` from 1, `page_size` up to {max_page_size()} (default {DEFAULT_PAGE_SIZE})."

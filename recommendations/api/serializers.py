@@ -24,6 +24,8 @@ ERROR_READ_ONLY_FIELD = "This field cannot be changed with PATCH."
 ERROR_STATUS_BY_PATCH = "Change the status by POST to this item's status-changes/ (it needs a note and a date)."
 ERROR_EVIDENCE_BOTH = "Give either `evidence` (the id of evidence already recorded) or `new_evidence`, not both."
 ERROR_EVIDENCE_UNKNOWN = "No evidence with id {value} is recorded for {code}; see its evidence/ list."
+ERROR_NOT_TEXT = "Give {field} as text in double quotes, not {kind}."
+ERROR_NOT_UNICODE = "Give {field} as valid Unicode text: remove the unpaired surrogate escape (\\ud800-\\udfff)."
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -49,6 +51,30 @@ class ReferenceField(serializers.RelatedField):
         return getattr(value, self.slug_field)
 
 
+# What a JSON value that is not a string is, for the message (bool before int: True is an int).
+_JSON_KINDS = ((bool, "true or false"), (int | float, "a number"), (list, "a list"), (dict, "an object"))
+
+
+class TextField(serializers.CharField):
+    """A text field that takes only a JSON string: DRF's CharField would turn a number into text.
+
+    Text that is not valid Unicode (an unpaired surrogate escape, `"\\ud800"`) is refused too:
+    the database could not store it.
+    """
+
+    default_error_messages = {"not_text": ERROR_NOT_TEXT, "not_unicode": ERROR_NOT_UNICODE}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            kind = next((name for types, name in _JSON_KINDS if isinstance(data, types)), "a number")
+            self.fail("not_text", field=self.field_name, kind=kind)
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail("not_unicode", field=self.field_name)
+        return super().to_internal_value(data)
+
+
 def _analysts():
     return get_user_model().objects.filter(groups__name=ANALYST_GROUP, is_active=True)
 
@@ -59,10 +85,8 @@ def _analysts():
 class EvidenceInputSerializer(serializers.Serializer):
     """New evidence: a web address (http or https) with a title, or a source document held in the tracker."""
 
-    title = serializers.CharField(max_length=300, help_text="What the evidence is, e.g. the page's title.")
-    url = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, default="", help_text="http:// or https:// only."
-    )
+    title = TextField(max_length=300, help_text="What the evidence is, e.g. the page's title.")
+    url = TextField(max_length=500, required=False, allow_blank=True, default="", help_text="http:// or https:// only.")
     source = ReferenceField(
         queryset=Source.objects.all(),
         what="source",
@@ -71,11 +95,11 @@ class EvidenceInputSerializer(serializers.Serializer):
         default=None,
         help_text="Slug of a source document held in the tracker (see /api/sources/), instead of or besides a url.",
     )
-    publisher = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    publisher = TextField(max_length=200, required=False, allow_blank=True, default="")
     published = serializers.DateField(
         required=False, allow_null=True, default=None, help_text="The date of the evidence itself."
     )
-    quote = serializers.CharField(
+    quote = TextField(
         required=False, allow_blank=True, default="", help_text="The passage that supports the status, exactly."
     )
 
@@ -84,7 +108,7 @@ class StatusChangeInputSerializer(serializers.Serializer):
     """A status change to record: the new status, why, since when, and on what evidence."""
 
     status = serializers.ChoiceField(choices=Status.choices, help_text="The new status code (see /api/statuses/).")
-    note = serializers.CharField(
+    note = TextField(
         error_messages={"blank": ERROR_NOTE_REQUIRED, "required": ERROR_NOTE_REQUIRED},
         help_text="Why the status changed; shown in the item's public timeline.",
     )
@@ -125,11 +149,11 @@ class StatusChangeInputSerializer(serializers.Serializer):
 class RecommendationUpdateSerializer(serializers.Serializer):
     """The fields of an item that PATCH may change; each is optional. Others are refused by name."""
 
-    title = serializers.CharField(max_length=200, required=False)
-    editorial_note = serializers.CharField(required=False, allow_blank=True)
+    title = TextField(max_length=200, required=False)
+    editorial_note = TextField(required=False, allow_blank=True)
     level = serializers.ChoiceField(choices=Level.choices, required=False)
     due_date = serializers.DateField(required=False, allow_null=True)
-    due_date_note = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    due_date_note = TextField(max_length=300, required=False, allow_blank=True)
     themes = ReferenceField(
         queryset=Theme.objects.all(), what="theme", many=True, required=False, help_text="Theme slugs (all of them)."
     )
@@ -327,8 +351,9 @@ class StatusSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong, in a sentence.")
+    """Every error of the API (see `exceptions.py`); in the schema, other keys are a 400's refused fields."""
 
-
-class PreconditionFailedSerializer(ErrorSerializer):
-    current_version = serializers.IntegerField(required=False, help_text="The item's version now.")
+    detail = serializers.CharField(help_text="What went wrong and what to fix, in a sentence.")
+    current_version = serializers.IntegerField(
+        required=False, help_text="412 only: the item's version now (its ETag without the quotes)."
+    )

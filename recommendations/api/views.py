@@ -17,7 +17,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -26,6 +25,7 @@ from recommendations.api.conditions import expected_version, lock_for_write, req
 from recommendations.api.exceptions import etag_for, validation_error_data
 from recommendations.api.filtering import FilterBackend
 from recommendations.api.pagination import TrackerPagination
+from recommendations.api.parsers import DepthLimitedJSONParser
 from recommendations.api.permissions import AUTHENTICATION_CLASSES, THROTTLE_CLASSES, ReadOpenWriteAnalyst
 from recommendations.api.renderers import CSVRenderer, csv_response
 from recommendations.api.serializers import (
@@ -58,7 +58,7 @@ class TrackerAPIView(GenericAPIView):
     permission_classes = [ReadOpenWriteAnalyst]
     throttle_classes = THROTTLE_CLASSES
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [DepthLimitedJSONParser]
     filter_backends: list = []
     pagination_class = None
 
@@ -109,7 +109,10 @@ class ApiRootView(TrackerAPIView):
         operation_id="api_root",
         tags=["api"],
         summary="List the API's endpoints",
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Endpoint names and addresses.")},
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="Endpoint names and addresses."),
+            **schema.errors(),
+        },
     )
     def get(self, request):
         def url(name: str, **kwargs) -> str:
