@@ -42,6 +42,7 @@ import json
 import os
 import random
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -60,6 +61,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+APP = {"dir": ROOT}  # the tracker's code that runs: the working tree, or a commit's snapshot (--commit)
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 HOST = "127.0.0.1"
 DB_NAME = "tracker_load"
@@ -96,7 +98,7 @@ def free_port() -> int:
 
 def run(cmd: list[str], *, timeout: float, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        cmd, cwd=APP["dir"], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )
     if check and result.returncode != 0:
         raise SetupError(
@@ -242,7 +244,7 @@ class Server:
                 str(self.logfile),
                 "--capture-output",
             ],
-            cwd=ROOT,
+            cwd=APP["dir"],
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -352,6 +354,7 @@ class Run:
         self.seen: dict[int, list[Seen]] = {}
         self.crashes: list[str] = []
         self.today = datetime.datetime.now(datetime.UTC).date().isoformat()
+        self.machine: dict = {"cores": os.cpu_count(), "revision": revision_label(args.commit)}
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -552,6 +555,7 @@ class Check:
     ok: bool
     detail: str
     problems: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)  # findings worth reading that fail nothing
 
 
 def read_database(cluster: Cluster) -> tuple[dict, dict]:
@@ -619,6 +623,7 @@ def check_record(before_items, before_max_id, items, log_by_item, writes: list[W
     )
 
     problems = []
+    notes = []
     present = 0
     for w in unknown:
         rows = by_note.get(w.note, [])
@@ -626,7 +631,9 @@ def check_record(before_items, before_max_id, items, log_by_item, writes: list[W
             problems.append(f"{w.note!r} is in the log {len(rows)} times")
         elif rows:
             present += 1
-            _, code, e = rows[0]
+            pk, code, e = rows[0]
+            answer = w.failure or w.http_status
+            notes.append(f"change {pk} ({code} -> {e['to']}) is recorded but was answered {answer} at {w.t:.1f} s")
             if (code, e["to"]) != (w.code, w.status):
                 problems.append(f"{w.note!r}: sent {w.code} -> {w.status}, the log has {code} -> {e['to']}")
     sent_notes = {w.note for w in writes}
@@ -643,6 +650,7 @@ def check_record(before_items, before_max_id, items, log_by_item, writes: list[W
             f"{len(unknown)} unknown: {present} in the log, {len(unknown) - present} absent; "
             f"{len(strays)} log entries nobody sent",
             problems,
+            notes,
         )
     )
 
@@ -771,11 +779,11 @@ def outcome_of(r: Result) -> str:
 
 
 def timeline(results: list[Result], duration: float) -> list[str]:
-    """Seconds in which answers were 5xx or missing."""
+    """Seconds of the run in which answers were 5xx or missing (by when the answer, or its absence, came)."""
     per_second = collections.defaultdict(collections.Counter)
     for r in results:
         if r.status is None or r.status >= 500:
-            per_second[int(r.t)][outcome_of(r) if r.status is None else str(r.status)] += 1
+            per_second[int(r.t + r.latency)][outcome_of(r) if r.status is None else str(r.status)] += 1
     return [f"t={s:>3d} s: " + ", ".join(f"{n} {k}" for k, n in c.most_common()) for s, c in sorted(per_second.items())]
 
 
@@ -806,6 +814,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100000, help="random seed of the clients")
     parser.add_argument("--report", type=Path, help="write the figures and findings to this JSON file")
     parser.add_argument("--keep-logs", type=Path, help="copy gunicorn's and PostgreSQL's logs into this directory")
+    parser.add_argument(
+        "--commit",
+        help="run the tracker as committed at this revision (a snapshot by git archive) instead of the working tree",
+    )
     args = parser.parse_args()
     if not (0 < args.kill_worker_at < args.restart_db_at < args.duration <= 300 and 1 <= args.clients <= 200):
         parser.error("need 0 < --kill-worker-at < --restart-db-at < --duration <= 300 and 1 <= --clients <= 200")
@@ -857,6 +869,8 @@ def _cleanup(cluster: Cluster, workdir: Path, keep_logs: Path | None) -> None:
 def _main(args, workdir: Path, cluster: Cluster) -> int:
     started = time.monotonic()
     run_id = secrets.token_hex(4)
+    if args.commit:
+        snapshot(args.commit, workdir / "src")
     log(f"PostgreSQL 15 cluster of its own in {cluster.dir}, port {cluster.port}")
     cluster.create()
     cluster.start()
@@ -904,6 +918,8 @@ def _main(args, workdir: Path, cluster: Cluster) -> int:
         f"{args.clients} clients for {args.duration:.0f} s (seed {args.seed}); "
         f"worker killed at {args.kill_worker_at:.0f} s, database restarted at {args.restart_db_at:.0f} s"
     )
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    shared.machine["load_before"] = os.getloadavg()[0]
     shared.t0 = time.monotonic()
     threads = [threading.Thread(target=client, args=(shared, cid), daemon=True) for cid in range(args.clients)]
     for thread in threads:
@@ -914,6 +930,11 @@ def _main(args, workdir: Path, cluster: Cluster) -> int:
         thread.join(timeout=max(0.1, join_deadline - time.monotonic()))
     load_seconds = shared.now()
     stuck = sum(thread.is_alive() for thread in threads)
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    shared.machine["load_after"] = os.getloadavg()[0]
+    shared.machine["client_cpu_seconds"] = (cpu_after.ru_utime + cpu_after.ru_stime) - (
+        cpu_before.ru_utime + cpu_before.ru_stime
+    )
     log(f"load over after {load_seconds:.1f} s")
 
     # After the faults: the tracker must answer again, reads and a write.
@@ -977,6 +998,26 @@ def _main(args, workdir: Path, cluster: Cluster) -> int:
         args.report.write_text(json.dumps(summary, indent=2, default=str))
         log(f"report written to {args.report}")
     return 0 if all(c.ok for c in checks) else 1
+
+
+def snapshot(revision: str, target: Path) -> None:
+    """Extract the tracker as committed at `revision` into `target` (read-only for the repository)."""
+    target.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", revision], capture_output=True, timeout=60, check=False
+    )
+    if archive.returncode != 0:
+        raise SetupError(f"git archive {revision}: {archive.stderr.decode(errors='replace').strip()}")
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True, timeout=60)
+    APP["dir"] = target
+    log(f"the tracker as committed at {revision}, extracted to {target}")
+
+
+def revision_label(commit: str | None) -> str:
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", commit or "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return f"commit {head}" if commit else f"working tree (HEAD {head or '?'} and any uncommitted edits)"
 
 
 def fmt(value: float | None) -> str:
@@ -1045,6 +1086,11 @@ def summarize(args, run, results, writes, resets, load_seconds, faults, checks, 
     )
     rate = len(results) / load_seconds if load_seconds else 0
     print(f"requests: {len(results)} in {load_seconds:.1f} s = {rate:.0f} requests/s")
+    m = run.machine
+    print(
+        f"machine: {m['cores']} cores, load average {m['load_before']:.2f} before and {m['load_after']:.2f} after; "
+        f"the clients themselves used {m['client_cpu_seconds']:.1f} CPU-seconds; tracker: {m['revision']}"
+    )
     print()
     header = f"{'kind':<14}{'total':>7}" + "".join(f"{o:>8}" for o in outcomes) + f"{'p50':>9}{'p95':>9}{'p99':>9}"
     print(header)
@@ -1098,6 +1144,8 @@ def summarize(args, run, results, writes, resets, load_seconds, faults, checks, 
         print(f"  {'PASS' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
         for p in c.problems[:15]:
             print(f"          - {p}")
+        for n in c.notes[:15]:
+            print(f"          . {n}")
         if len(c.problems) > 15:
             print(f"          - ... and {len(c.problems) - 15} more")
     failed = [c for c in checks if not c.ok]
@@ -1109,6 +1157,7 @@ def summarize(args, run, results, writes, resets, load_seconds, faults, checks, 
     print("=" * 100)
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": run.machine,
         "clients": args.clients,
         "duration": args.duration,
         "seed": args.seed,
@@ -1118,7 +1167,7 @@ def summarize(args, run, results, writes, resets, load_seconds, faults, checks, 
         "by_kind": table,
         "writes": {"sent": len(writes), **by_outcome, "refused_by_status": refused_by, "unknown_by": unknown_by},
         "faults": dataclasses.asdict(faults),
-        "no_answer": len(resets),
+        "no_answer": [dataclasses.asdict(r) for r in resets],
         "failure_timeline": lines,
         "server_exceptions": exceptions,
         "verify_tracker": verify,
