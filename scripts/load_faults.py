@@ -27,9 +27,11 @@ What it does, all on 127.0.0.1 and bounded in time and requests:
    each check PASS or FAIL) and exits 1 if any check failed, 2 if the run itself
    could not be set up.
 
-Options: --clients, --duration, --kill-worker-at, --restart-db-at, --seed,
---report FILE (the figures and findings as JSON), --keep-logs DIR (gunicorn's
-and PostgreSQL's logs). The cluster and its directory are removed at the end.
+Options: --clients, --duration, --kill-worker-at, --restart-db-at, --timeout,
+--seed (the clients' random choices), --report FILE (the figures and findings
+as JSON), --keep-logs DIR (gunicorn's and PostgreSQL's logs), --commit REV (run
+the tracker as committed at REV, extracted with git archive, instead of the
+working tree). The cluster and its directory are removed at the end.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import psycopg2
@@ -97,9 +100,12 @@ def free_port() -> int:
 
 
 def run(cmd: list[str], *, timeout: float, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        cmd, cwd=APP["dir"], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
-    )
+    try:
+        result = subprocess.run(
+            cmd, cwd=APP["dir"], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SetupError(f"{' '.join(cmd[:4])} ... still running after {timeout:.0f} s") from exc
     if check and result.returncode != 0:
         raise SetupError(
             f"{' '.join(cmd[:4])} ... exited {result.returncode}:\n{result.stdout[-2000:]}{result.stderr[-3000:]}"
@@ -841,6 +847,9 @@ def main() -> int:
     except KeyboardInterrupt:
         print("[load-faults] interrupted", file=sys.stderr)
         return 130
+    except Exception:  # a failure of the run itself, not a finding: say where, and clean up all the same
+        traceback.print_exc()
+        return 2
     finally:
         _cleanup(cluster, workdir, args.keep_logs)
 
@@ -870,6 +879,7 @@ def _main(args, workdir: Path, cluster: Cluster) -> int:
     started = time.monotonic()
     run_id = secrets.token_hex(4)
     if args.commit:
+        args.commit = resolve(args.commit)  # one revision for the snapshot and the summary, though HEAD may move
         snapshot(args.commit, workdir / "src")
     log(f"PostgreSQL 15 cluster of its own in {cluster.dir}, port {cluster.port}")
     cluster.create()
@@ -998,6 +1008,19 @@ def _main(args, workdir: Path, cluster: Cluster) -> int:
         args.report.write_text(json.dumps(summary, indent=2, default=str))
         log(f"report written to {args.report}")
     return 0 if all(c.ok for c in checks) else 1
+
+
+def resolve(revision: str) -> str:
+    result = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", f"{revision}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SetupError(f"no such commit: {revision}")
+    return result.stdout.strip()
 
 
 def snapshot(revision: str, target: Path) -> None:
