@@ -18,20 +18,28 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from recommendations.forms import RecommendationAdminForm, StatusChangeForm
+from recommendations.forms import EvidenceRetractionForm, RecommendationAdminForm, StatusChangeForm
 from recommendations.models import (
     READING_ORDER,
     Evidence,
     Owner,
     Recommendation,
+    RecommendationEdit,
     RecommendationLink,
     Source,
     StatusChange,
     Theme,
 )
-from recommendations.services import StaleVersionError, evidence_create, recommendation_update
+from recommendations.selectors import edit_rows
+from recommendations.services import (
+    LinkSpec,
+    StaleVersionError,
+    evidence_create,
+    evidence_retract,
+    recommendation_update,
+)
 from recommendations.vocabulary import Status
 
 STALE_AFTER_DAYS = 365
@@ -95,16 +103,37 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 class EvidenceInline(ReadOnlyInline):
-    """Evidence already recorded, read-only: nothing an analyst recorded is overwritten."""
+    """Evidence already recorded, read-only: nothing an analyst recorded is overwritten. A wrong link is retracted."""
 
     model = Evidence
-    fields = ["title", "link", "publisher", "published", "quote", "added_by", "added_at"]
+    fields = ["title", "link", "publisher", "published", "quote", "added_by", "added_at", "retraction_state"]
     readonly_fields = fields
-    verbose_name_plural = "evidence recorded"
+    verbose_name_plural = "evidence recorded (append-only: retract a wrong link, then add the right one)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_retraction().select_related("added_by")
 
     @admin.display(description="link")
     def link(self, obj):
         return format_html('<a href="{}" rel="noopener">{}</a>', obj.link, obj.url or obj.source) if obj.link else "—"
+
+    @admin.display(description="retraction")
+    def retraction_state(self, obj):
+        return retraction_summary(obj)
+
+
+def retraction_summary(evidence: Evidence):
+    """Return who retracted the evidence, when and why; or a link to retract it."""
+    if evidence.is_retracted:
+        r = evidence.retraction
+        return format_html(
+            "<strong>Retracted</strong> {} by {}: {}",
+            r.retracted_at.date().isoformat(),
+            r.retracted_by or "the tracker",
+            r.reason,
+        )
+    url = reverse("admin:recommendations_evidence_retract", args=[evidence.pk])
+    return format_html('<a href="{}">Retract…</a>', url)
 
 
 class AddEvidenceInline(admin.TabularInline):
@@ -131,6 +160,29 @@ class StatusChangeInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ["effective_date", "id"]
     verbose_name_plural = "status history (append-only)"
+
+
+class EditInline(ReadOnlyInline):
+    """The item's edit history, newest first: every change of its fields, who made it and when."""
+
+    model = RecommendationEdit
+    fields = ["edited_at", "edited_by_name", "what_changed", "note", "version"]
+    readonly_fields = fields
+    ordering = ["-edited_at", "-id"]
+    verbose_name_plural = "edit history (append-only)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("edited_by")
+
+    @admin.display(description="by")
+    def edited_by_name(self, obj):
+        return obj.edited_by or "the seed"
+
+    @admin.display(description="what changed")
+    def what_changed(self, obj):
+        return format_html_join(
+            "", "<p><strong>{}</strong>: {} → {}</p>", ((r.field, r.before, r.after) for r in edit_rows(obj))
+        )
 
 
 class LinkOutInline(admin.TabularInline):
@@ -183,7 +235,7 @@ class RecommendationAdmin(admin.ModelAdmin):
         ("Record", {"fields": ["version", "updated_at", "loaded_version"], "classes": ["collapse"]}),
     ]
     filter_horizontal = ["themes", "owners"]
-    inlines = [StatusChangeInline, EvidenceInline, AddEvidenceInline, LinkOutInline]
+    inlines = [StatusChangeInline, EvidenceInline, AddEvidenceInline, LinkOutInline, EditInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("source").prefetch_related("owners")
@@ -228,42 +280,52 @@ class RecommendationAdmin(admin.ModelAdmin):
 
     # --- saving through the services ------------------------------------------
     def save_model(self, request, obj, form, change):
+        # Everything is saved in save_related, where the links' formset is at hand too: one edit, one version.
         if not change:
             raise PermissionDenied
+
+    def save_related(self, request, form, formsets, change):
         data = {
             name: form.cleaned_data[name] for name in form.changed_data if name in RecommendationAdminForm.Meta.fields
         }
-        # The instance already carries the form's values; re-read the stored ones so the service compares truly.
-        stored = Recommendation.objects.get(pk=obj.pk)
-        recommendation_update(
-            recommendation=stored, data=data, expected_version=form.cleaned_data.get("loaded_version")
-        )
-        obj.version, obj.updated_at = stored.version, stored.updated_at
-
-    def save_related(self, request, form, formsets, change):
-        # Many-to-many fields were saved by recommendation_update; only the inlines are left.
         for formset in formsets:
-            self.save_formset(request, form, formset, change=change)
-
-    def save_formset(self, request, form, formset, change):
-        if formset.model is Evidence:
             # The admin's change message reads these, as a formset's save() would set them.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-            for evidence_form in formset.forms:
-                if evidence_form.has_changed() and evidence_form.cleaned_data and not evidence_form.instance.pk:
-                    cd = evidence_form.cleaned_data
-                    evidence = evidence_create(
-                        recommendation=form.instance,
-                        url=cd.get("url") or "",
-                        title=cd.get("title") or "",
-                        publisher=cd.get("publisher") or "",
-                        published=cd.get("published"),
-                        quote=cd.get("quote") or "",
-                        added_by=request.user,
+            if formset.model is RecommendationLink and formset.has_changed():
+                data["links"] = {
+                    LinkSpec(
+                        kind=f.cleaned_data["kind"], to=f.cleaned_data["to_recommendation"], note=f.cleaned_data["note"]
                     )
-                    formset.new_objects.append(evidence)
-            return
-        super().save_formset(request, form, formset, change)
+                    for f in formset.forms
+                    if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("to_recommendation")
+                }
+        # The instance already carries the form's values; re-read the stored ones so the service compares truly.
+        stored = Recommendation.objects.get(pk=form.instance.pk)
+        recommendation_update(
+            recommendation=stored,
+            data=data,
+            expected_version=form.cleaned_data.get("loaded_version"),
+            edited_by=request.user,
+        )
+        form.instance.version, form.instance.updated_at = stored.version, stored.updated_at
+        for formset in formsets:
+            if formset.model is Evidence:
+                self._add_evidence(request, form, formset)
+
+    def _add_evidence(self, request, form, formset):
+        for evidence_form in formset.forms:
+            if evidence_form.has_changed() and evidence_form.cleaned_data and not evidence_form.instance.pk:
+                cd = evidence_form.cleaned_data
+                evidence = evidence_create(
+                    recommendation=form.instance,
+                    url=cd.get("url") or "",
+                    title=cd.get("title") or "",
+                    publisher=cd.get("publisher") or "",
+                    published=cd.get("published"),
+                    quote=cd.get("quote") or "",
+                    added_by=request.user,
+                )
+                formset.new_objects.append(evidence)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -389,18 +451,85 @@ class StatusChangeAdmin(admin.ModelAdmin):
 
 @admin.register(Evidence)
 class EvidenceAdmin(admin.ModelAdmin):
-    formfield_overrides = URL_FIELD_OVERRIDES
-    list_display = ["title", "recommendation", "publisher", "published", "added_by"]
-    list_filter = ["publisher", "source"]
+    """Recorded evidence, read-only: a status change cites it, so it never changes under that change."""
+
+    list_display = ["title", "recommendation", "publisher", "published", "added_by", "retracted"]
+    list_filter = ["publisher", "source", ("retraction", admin.EmptyFieldListFilter)]
     search_fields = ["title", "url", "quote", "recommendation__code"]
-    list_select_related = ["recommendation", "added_by"]
-    readonly_fields = ["recommendation", "added_by", "added_at"]
+    list_select_related = ["recommendation", "added_by", "retraction"]
+    fields = [
+        "recommendation",
+        "url",
+        "source",
+        "title",
+        "publisher",
+        "published",
+        "quote",
+        "added_by",
+        "added_at",
+        "retraction_state",
+    ]
+    readonly_fields = fields
 
     def has_add_permission(self, request):
         return False  # added from the item's page, through the service
 
+    def has_change_permission(self, request, obj=None):
+        return False  # append-only: retracted, never edited
+
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="retracted", boolean=True)
+    def retracted(self, obj):
+        return obj.is_retracted
+
+    @admin.display(description="retraction")
+    def retraction_state(self, obj):
+        return retraction_summary(obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/retract/",
+                self.admin_site.admin_view(self.retract_view),
+                name="recommendations_evidence_retract",
+            ),
+            *super().get_urls(),
+        ]
+
+    def retract_view(self, request, object_id):
+        """Withdraw one piece of evidence with a reason, through `services.evidence_retract`."""
+        if not request.user.has_perm("recommendations.add_evidenceretraction"):
+            raise PermissionDenied
+        evidence = get_object_or_404(Evidence.objects.with_retraction().select_related("recommendation"), pk=object_id)
+        item = evidence.recommendation
+        form = EvidenceRetractionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                evidence_retract(evidence=evidence, reason=form.cleaned_data["reason"], retracted_by=request.user)
+            except ValidationError as exc:
+                for name, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(name if name in form.fields else None, error)
+            else:
+                messages.success(
+                    request,
+                    f"{item.code}: evidence “{evidence.title}” retracted. It stays on record, marked as retracted "
+                    "with your reason; add the right evidence below.",
+                )
+                return HttpResponseRedirect(reverse("admin:recommendations_recommendation_change", args=[item.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Retract evidence: {evidence.title}",
+            "opts": self.model._meta,
+            "item_opts": Recommendation._meta,
+            "evidence": evidence,
+            "item": item,
+            "citing": evidence.status_changes.order_by("effective_date", "id"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/recommendations/evidence/retract.html", context)
 
 
 @admin.register(Source)
@@ -425,6 +554,51 @@ class OwnerAdmin(admin.ModelAdmin):
 
 @admin.register(RecommendationLink)
 class RecommendationLinkAdmin(admin.ModelAdmin):
+    """Links across items, to read; they are changed on the item's page, where the change goes on record."""
+
     list_display = ["from_recommendation", "kind", "to_recommendation"]
     list_filter = ["kind"]
-    autocomplete_fields = ["from_recommendation", "to_recommendation"]
+    list_select_related = ["from_recommendation", "to_recommendation"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RecommendationEdit)
+class RecommendationEditAdmin(admin.ModelAdmin):
+    """Every edit of an item's fields across items, newest first: who changed what, from what to what."""
+
+    list_display = ["edited_at", "item_code", "fields_changed", "edited_by", "version"]
+    list_filter = ["recommendation__source"]
+    search_fields = ["recommendation__code", "note"]
+    date_hierarchy = "edited_at"
+    ordering = ["-edited_at", "-id"]
+    list_select_related = ["recommendation", "edited_by"]
+    fields = ["recommendation", "edited_at", "edited_by", "what_changed", "note", "version"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="item", ordering="recommendation__code")
+    def item_code(self, obj):
+        url = reverse("admin:recommendations_recommendation_change", args=[obj.recommendation_id])
+        return format_html('<a href="{}">{}</a>', url, obj.recommendation.code)
+
+    @admin.display(description="fields")
+    def fields_changed(self, obj):
+        return ", ".join(obj.changes)
+
+    what_changed = EditInline.what_changed

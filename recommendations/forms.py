@@ -1,4 +1,4 @@
-"""Forms that analysts fill in: recording a status change (one item or many)."""
+"""Forms that analysts fill in: recording a status change (one item or many), retracting evidence."""
 
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ class StatusChangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.recommendation = recommendation
         if recommendation is not None:
-            self.fields["existing_evidence"].queryset = recommendation.evidence.all()
+            # Retracted evidence stays on record, but no new change can stand on it.
+            self.fields["existing_evidence"].queryset = recommendation.evidence.filter(retraction__isnull=True)
         else:
             del self.fields["existing_evidence"]
 
@@ -127,6 +128,16 @@ class StatusChangeForm(forms.Form):
                 for message in messages:
                     self.add_error(field, prefix + message)
             raise
+
+
+class EvidenceRetractionForm(forms.Form):
+    """Why recorded evidence is withdrawn; the evidence itself stays on record, marked as retracted."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,  # checked by the service, with its own message
+        help_text="Why the evidence is withdrawn (e.g. the link points to the wrong page). Shown publicly beside it.",
+    )
 
 
 class RecommendationAdminForm(forms.ModelForm):

@@ -14,19 +14,23 @@ _VIEW_ALL = [
     "view_recommendation",
     "view_recommendationlink",
     "view_evidence",
+    "view_evidenceretraction",
     "view_statuschange",
+    "view_recommendationedit",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    # Analysts keep the tracker true: change items, record status, add evidence and links.
+    # Analysts keep the tracker true: change items and their links (on record), record status,
+    # add evidence and retract it. Nobody changes or deletes recorded evidence.
     ANALYST_GROUP: [
         *_VIEW_ALL,
         "change_recommendation",
         "add_statuschange",
         "add_evidence",
-        "change_evidence",
+        "add_evidenceretraction",
         "add_recommendationlink",
         "change_recommendationlink",
+        "delete_recommendationlink",
     ],
     # Reviewers read everything and change nothing.
     REVIEWER_GROUP: list(_VIEW_ALL),

@@ -31,6 +31,7 @@ from recommendations.models import (
     Evidence,
     Owner,
     Recommendation,
+    RecommendationLink,
     SeededValues,
     Source,
     StatusChange,
@@ -186,6 +187,7 @@ class Seeder:
         self.progress = progress or (lambda message: None)
         self.report = SeedReport()
         self.baselines: Baselines | None = None
+        self.created: set[str] = set()  # codes of the items this run created
 
     def _upsert(self, model: type, lookup: dict[str, Any], values: dict[str, Any]) -> tuple[Any, str]:
         """Create the row, or bring in the fixture's changed values that no analyst has changed since."""
@@ -309,6 +311,7 @@ class Seeder:
             item.themes.set(values["themes"])
             item.owners.set(values["owners"])
             self.baselines.merge("recommendation", code, values, values)
+            self.created.add(code)
             return item, "created"
         if item.position != position:
             # Reading order is the fixture's alone: no analyst edits it, and it is not the item's content.
@@ -383,7 +386,15 @@ class Seeder:
             }
             present = {key: current[key].note if key in current else ABSENT for key in specs}
             apply, kept = self.baselines.merge("links", code, present, {key: s.note for key, s in specs.items()})
-            if apply:
+            if apply and code in self.created:
+                # A new item's links are part of its creation, like its other fields: not an edit.
+                for key in apply:
+                    spec = specs[key]
+                    link = RecommendationLink(from_recommendation=item, to_recommendation=spec.to, kind=spec.kind)
+                    link.note = spec.note
+                    link.full_clean()
+                    link.save()
+            elif apply:
                 result = {**current, **{key: specs[key] for key in apply}}
                 recommendation_update(
                     recommendation=item, data={"links": set(result.values())}, fields=SEED_FIELDS, note=SEED_EDIT_NOTE

@@ -27,7 +27,16 @@ from django.db.models import Count, F, Max, Prefetch, QuerySet
 from django.urls import reverse
 
 from recommendations.filters import RecommendationFilterSet, changes_in_effect, with_status_as_of
-from recommendations.models import Evidence, Owner, Recommendation, RecommendationLink, Source, StatusChange, Theme
+from recommendations.models import (
+    Evidence,
+    Owner,
+    Recommendation,
+    RecommendationEdit,
+    RecommendationLink,
+    Source,
+    StatusChange,
+    Theme,
+)
 from recommendations.seeding import normalize_whitespace
 from recommendations.vocabulary import CLOSED_STATUSES, RELATION_INVERSE_LABELS, Level, Status
 
@@ -376,12 +385,15 @@ def recommendation_for_page(code: str) -> Recommendation:
         .prefetch_related(
             "themes",
             "owners",
-            Prefetch("evidence", queryset=Evidence.objects.select_related("source").order_by("published", "id")),
+            Prefetch("evidence", queryset=Evidence.objects.with_retraction().order_by("published", "id")),
             Prefetch(
                 "status_changes",
-                queryset=StatusChange.objects.select_related("recorded_by", "evidence", "evidence__source").order_by(
-                    "effective_date", "recorded_at", "id"
-                ),
+                queryset=StatusChange.objects.select_related(
+                    "recorded_by", "evidence", "evidence__source", "evidence__retraction"
+                ).order_by("effective_date", "recorded_at", "id"),
+            ),
+            Prefetch(
+                "edits", queryset=RecommendationEdit.objects.select_related("edited_by").order_by("edited_at", "id")
             ),
             Prefetch("children", queryset=item_link.order_by("position")),
             Prefetch(
@@ -399,6 +411,31 @@ def recommendation_for_page(code: str) -> Recommendation:
         )
         .get(code=code)
     )
+
+
+@dataclass(frozen=True)
+class EditRow:
+    """One field's change in an edit, as pages show it."""
+
+    field: str
+    before: str
+    after: str
+
+
+def _shown(value) -> str:
+    if value in (None, "", []):
+        return "—"
+    return "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def edit_rows(edit: RecommendationEdit) -> list[EditRow]:
+    """Return an edit's changes field by field, labelled and written out for reading."""
+    labels = {f.name: str(f.verbose_name) for f in Recommendation._meta.get_fields() if hasattr(f, "verbose_name")}
+    labels["links"] = "links"
+    return [
+        EditRow(labels.get(name, name), _shown(change.get("before")), _shown(change.get("after")))
+        for name, change in edit.changes.items()
+    ]
 
 
 def linked_items(item: Recommendation) -> list[LinkedItem]:

@@ -55,6 +55,7 @@ ERROR_RETRACTION_REASON_REQUIRED = (
     "Say why the evidence is retracted (e.g. the link points to the wrong page); the reason is public."
 )
 ERROR_EVIDENCE_ALREADY_RETRACTED = "This evidence has already been retracted."
+ERROR_EVIDENCE_RETRACTED = "This evidence has been retracted; choose other evidence or add the right one."
 
 # The fields of an item that analysts may change through `recommendation_update`.
 # The code, the source, the quoted text and the status have their own rules and paths.
@@ -132,6 +133,8 @@ def recommendation_change_status(
         errors["effective_date"] = ERROR_EFFECTIVE_DATE_BEFORE_CURRENT.format(current=item.status_date.isoformat())
     if evidence is not None and evidence.recommendation_id != item.pk:
         errors["evidence"] = ERROR_EVIDENCE_OTHER_ITEM.format(code=item.code)
+    elif evidence is not None and EvidenceRetraction.objects.filter(evidence=evidence).exists():
+        errors["evidence"] = ERROR_EVIDENCE_RETRACTED
     if errors:
         raise ValidationError(errors)
 

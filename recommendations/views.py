@@ -310,7 +310,11 @@ class RecommendationDetailView(AsOfMixin, DetailView):
                 overdue=_overdue_on(item, status, as_of),
                 change_id=change.pk if change else None,
             )
+        edits = list(item.edits.all())
+        for edit in edits:
+            edit.rows = selectors.edit_rows(edit)
         context.update(
+            edits=edits,
             in_place=selectors.quote_in_place(item.source.text, item.text),
             section_parts=selectors.section_parts(item.section),
             linked=links,

@@ -198,10 +198,31 @@ print(item.code)
 ')"
 say "recorded on $CODE"
 
+say "the analyst rewrites a seeded item's editorial note and title through the API (If-Match)"
+EDITED="$(manage "$SMOKE_DB" shell -v 0 -c '
+from recommendations.models import Recommendation
+print(Recommendation.objects.exclude(editorial_note="").order_by("code").values_list("code", flat=True).first())
+')"
+start_server "$SMOKE_DB" COLLECTSTATIC=0
+VERSION="$(curl -sk -H "X-Forwarded-Proto: https" "$BASE/api/recommendations/$EDITED/" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["version"])')"
+STATUS="$(curl -sk -o "$WORK/patch" -w '%{http_code}' -X PATCH "$BASE/api/recommendations/$EDITED/" \
+  -H "Authorization: Token $TOKEN" -H "Content-Type: application/json" -H "If-Match: \"$VERSION\"" \
+  -H "X-Forwarded-Proto: https" \
+  -d '{"editorial_note": "Smoke test: the analyst reads this differently.", "title": "Smoke-test title"}')"
+[ "$STATUS" = 200 ] || fail "PATCH $EDITED answered $STATUS: $(head -c 300 "$WORK/patch")"
+grep -q "Kept as analysts left them" "$WORK/server.log" && fail "the seed reported kept fields before any edit"
+stop_server
+say "edited $EDITED (version $VERSION -> $((VERSION + 1)))"
+
 start_server "$SMOKE_DB" COLLECTSTATIC=0
 grep -q "Seed already up to date: nothing changed." "$WORK/server.log" || fail "the second start's seed changed something"
-say "the seed at the second start changed nothing"
+grep -q "Kept as analysts left them.*recommendation $EDITED: title" "$WORK/server.log" \
+  || fail "the seed at restart did not report the analyst's edit of $EDITED as kept"
+say "the seed at the restart changed nothing, and reports $EDITED's edited fields as kept"
 expect 200 "/api/recommendations/$CODE/" "Smoke test: recorded by an analyst."
+expect 200 "/api/recommendations/$EDITED/" "Smoke test: the analyst reads this differently."
+grep -q '"title":"Smoke-test title"' "$WORK/body" || fail "the analyst's title of $EDITED was reverted by the restart"
+say "the analyst's edit of $EDITED survived the restart"
 expect 200 /api/recommendations/
 [ "$(json_count)" = "$ITEMS" ] || fail "the item count changed across the restart"
 API_TOKEN="$TOKEN" "$PY" scripts/api_snapshot.py "$BASE" "$WORK/api-original.json"

@@ -4,6 +4,10 @@ A CSV export has every matching row, not one page: the rows are written as the
 database hands them over, in batches, through a streaming response, so a large
 export never sits in memory whole. UTF-8, a header row, one row per result;
 list values (themes, owners, evidence links) are joined with "; ".
+
+A cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`,
+`@`, a tab or a carriage return) is written with a leading `'`, OWASP's rule
+against CSV injection: a title such as `=HYPERLINK(...)` is shown as text.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from rest_framework.renderers import BaseRenderer
 
 CSV_MEDIA_TYPE = "text/csv"
 LIST_SEPARATOR = "; "
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CSVRenderer(BaseRenderer):
@@ -43,7 +48,13 @@ class _Echo:
 
 
 def csv_cell(value) -> str:
-    """Return one value as CSV text: lists joined, dates in ISO 8601, nested objects by their link or code."""
+    """Return one value as CSV text, never one a spreadsheet would run as a formula."""
+    text = _as_text(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _as_text(value) -> str:
+    """Return one value as text: lists joined, dates in ISO 8601, nested objects by their link or code."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -56,7 +67,7 @@ def csv_cell(value) -> str:
                 return str(value[key])
         return ""
     if isinstance(value, list | tuple):
-        return LIST_SEPARATOR.join(csv_cell(v) for v in value)
+        return LIST_SEPARATOR.join(_as_text(v) for v in value)
     return str(value)
 
 

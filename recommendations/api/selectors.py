@@ -22,7 +22,16 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.urls import reverse
 
 from recommendations.filters import STATUS_AS_OF, STATUS_DATE_AS_OF, status_in_effect
-from recommendations.models import Evidence, Owner, Recommendation, RecommendationLink, Source, StatusChange, Theme
+from recommendations.models import (
+    Evidence,
+    Owner,
+    Recommendation,
+    RecommendationEdit,
+    RecommendationLink,
+    Source,
+    StatusChange,
+    Theme,
+)
 from recommendations.vocabulary import (
     CLOSED_STATUSES,
     RELATION_INVERSE_LABELS,
@@ -65,7 +74,20 @@ STATUS_CHANGE_COLUMNS = [
     "recorded_by",
     "evidence",
 ]
-EVIDENCE_COLUMNS = ["id", "title", "url", "source", "link", "publisher", "published", "quote", "added_at"]
+EVIDENCE_COLUMNS = [
+    "id",
+    "title",
+    "url",
+    "source",
+    "link",
+    "publisher",
+    "published",
+    "quote",
+    "added_at",
+    "retracted_at",
+    "retracted_by",
+    "retraction_reason",
+]
 
 
 class Links:
@@ -223,12 +245,15 @@ def recommendation_for_detail(code: str) -> Recommendation | None:
             "themes",
             "owners",
             Prefetch("children", queryset=Recommendation.objects.order_by("position")),
-            Prefetch("evidence", queryset=Evidence.objects.select_related("source").order_by("published", "id")),
+            Prefetch("evidence", queryset=Evidence.objects.with_retraction().order_by("published", "id")),
             Prefetch(
                 "status_changes",
                 queryset=StatusChange.objects.select_related("recorded_by", "evidence__source").order_by(
                     "effective_date", "recorded_at", "id"
                 ),
+            ),
+            Prefetch(
+                "edits", queryset=RecommendationEdit.objects.select_related("edited_by").order_by("edited_at", "id")
             ),
             Prefetch("links_out", queryset=_links().select_related("to_recommendation__source")),
             Prefetch("links_in", queryset=_links().select_related("from_recommendation__source")),
@@ -303,6 +328,16 @@ def recommendation_detail(item: Recommendation, links: Links, as_of: datetime.da
         "related": related,
         "evidence": [evidence_row(evidence, links) for evidence in item.evidence.all()],
         "status_history": [status_change_row_from(change, item, links) for change in history],
+        "edits": [
+            {
+                "edited_at": edit.edited_at,
+                "edited_by": edit.edited_by.get_username() if edit.edited_by else None,
+                "changes": edit.changes,
+                "note": edit.note,
+                "version": edit.version,
+            }
+            for edit in item.edits.all()
+        ],
         "version": item.version,
         "created_at": item.created_at,
         "updated_at": item.updated_at,
@@ -318,8 +353,9 @@ def _label(link, outgoing: bool) -> dict[str, str]:
 
 
 def evidence_row(evidence: Evidence, links: Links) -> dict[str, Any]:
-    """Return one evidence record as the API shows it."""
+    """Return one evidence record as the API shows it, with its retraction if it has one."""
     source = evidence.source.slug if evidence.source_id else None
+    retraction = evidence.retraction if evidence.is_retracted else None
     return {
         "id": evidence.id,
         "title": evidence.title,
@@ -330,12 +366,15 @@ def evidence_row(evidence: Evidence, links: Links) -> dict[str, Any]:
         "published": evidence.published,
         "quote": evidence.quote,
         "added_at": evidence.added_at,
+        "retracted_at": retraction.retracted_at if retraction else None,
+        "retracted_by": retraction.retracted_by.get_username() if retraction and retraction.retracted_by else None,
+        "retraction_reason": retraction.reason if retraction else "",
     }
 
 
 def evidence_queryset(item: Recommendation) -> QuerySet:
     """Return an item's evidence, oldest first, ready for `evidence_row`."""
-    return Evidence.objects.filter(recommendation=item).select_related("source").order_by("published", "id")
+    return Evidence.objects.filter(recommendation=item).with_retraction().order_by("published", "id")
 
 
 def status_change_row_from(change: StatusChange, item: Recommendation, links: Links) -> dict[str, Any]:

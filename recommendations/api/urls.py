@@ -18,6 +18,11 @@ urlpatterns = [
         name="recommendation-status-changes",
     ),
     path("recommendations/<str:code>/evidence/", views.EvidenceListView.as_view(), name="recommendation-evidence"),
+    path(
+        "recommendations/<str:code>/evidence/<int:evidence_id>/retraction/",
+        views.EvidenceRetractionView.as_view(),
+        name="recommendation-evidence-retraction",
+    ),
     path("changes/", views.ChangeFeedView.as_view(), name="change-feed"),
     path("themes/", views.ThemeListView.as_view(), name="theme-list"),
     path("owners/", views.OwnerListView.as_view(), name="owner-list"),
