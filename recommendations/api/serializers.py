@@ -202,6 +202,27 @@ class EvidenceSerializer(EvidenceBriefSerializer):
     published = serializers.DateField(allow_null=True)
     quote = serializers.CharField()
     added_at = serializers.DateTimeField()
+    retracted_at = serializers.DateTimeField(
+        allow_null=True, help_text="When an analyst retracted it (null: it stands). Retracted evidence stays on record."
+    )
+    retracted_by = serializers.CharField(allow_null=True, help_text="Who retracted it.")
+    retraction_reason = serializers.CharField(help_text="Why it was retracted; empty while it stands.")
+
+
+class EditSerializer(serializers.Serializer):
+    edited_at = serializers.DateTimeField()
+    edited_by = serializers.CharField(allow_null=True, help_text="The analyst's username; null for the seed.")
+    changes = serializers.DictField(
+        child=serializers.DictField(), help_text='Each changed field: {"before": ..., "after": ...}.'
+    )
+    note = serializers.CharField()
+    version = serializers.IntegerField(help_text="The item's version after the edit.")
+
+
+class EvidenceRetractionInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        min_length=1, max_length=2000, help_text="Why the evidence is withdrawn; shown publicly beside it."
+    )
 
 
 class RecommendationListItemSerializer(serializers.Serializer):
@@ -301,6 +322,10 @@ class RecommendationDetailSerializer(serializers.Serializer):
     related = RelatedItemSerializer(many=True, help_text="Linked items across the documents.")
     evidence = EvidenceSerializer(many=True)
     status_history = StatusChangeSerializer(many=True, help_text="Oldest first; always the whole history.")
+    edits = EditSerializer(
+        many=True,
+        help_text="The edit history of its other fields (title, notes, themes, owners, links…), oldest first.",
+    )
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

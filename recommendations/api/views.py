@@ -30,6 +30,7 @@ from recommendations.api.permissions import AUTHENTICATION_CLASSES, THROTTLE_CLA
 from recommendations.api.renderers import CSVRenderer, csv_response
 from recommendations.api.serializers import (
     EvidenceInputSerializer,
+    EvidenceRetractionInputSerializer,
     EvidenceSerializer,
     OwnerSerializer,
     RecommendationDetailSerializer,
@@ -42,11 +43,17 @@ from recommendations.api.serializers import (
     ThemeSerializer,
 )
 from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFilterSet, parse_as_of
-from recommendations.models import Recommendation, StatusChange
-from recommendations.services import evidence_create, recommendation_change_status, recommendation_update
+from recommendations.models import Evidence, Recommendation, StatusChange
+from recommendations.services import (
+    evidence_create,
+    evidence_retract,
+    recommendation_change_status,
+    recommendation_update,
+)
 
 ERROR_FORMAT = "Use {formats}."
 ERROR_NO_ITEM = "No recommendation has the code {code}. Codes look like JN97-A; see /api/recommendations/."
+ERROR_NO_EVIDENCE = "{code} has no evidence with the id {id}; see /api/recommendations/{code}/evidence/."
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,31}$")
 _CSV = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="`?format=csv`: every matching row.")}
 
@@ -207,7 +214,12 @@ class RecommendationDetailView(TrackerAPIView):
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             expected = expected_version(request, lock_for_write(item), required=True)
-            recommendation_update(recommendation=item, data=dict(serializer.validated_data), expected_version=expected)
+            recommendation_update(
+                recommendation=item,
+                data=dict(serializer.validated_data),
+                expected_version=expected,
+                edited_by=request.user,
+            )
         return self.detail_response(code)
 
 
@@ -310,6 +322,35 @@ class EvidenceListView(ListAPIView):
         with transaction.atomic():
             expected_version(request, lock_for_write(item), required=False)
             evidence = _create_evidence(item, serializer.validated_data, user=request.user)
+        return _created(selectors.evidence_row(evidence, selectors.Links(request)), item)
+
+
+class EvidenceRetractionView(TrackerAPIView):
+    serializer_class = EvidenceRetractionInputSerializer  # what POST takes (also shown by OPTIONS)
+
+    @extend_schema(
+        operation_id="recommendations_evidence_retract",
+        summary="Retract evidence (analysts)",
+        description="Recorded evidence is never edited or deleted: a wrong link is retracted with a reason, and the "
+        "right one added as new evidence. The evidence stays on record (and the status changes that cite it keep "
+        "their record), marked as retracted with who, when and why. Retracting bumps the item's version; the "
+        "response's `ETag` is the new one.",
+        parameters=[schema.CODE_PARAMETER, schema.EVIDENCE_ID_PARAMETER, schema.if_match_parameter(required=False)],
+        request=EvidenceRetractionInputSerializer,
+        responses={201: EvidenceSerializer, **schema.errors(*schema.WRITE_ERRORS)},
+    )
+    def post(self, request, code: str, evidence_id: int):
+        item = self.item_or_404(code)
+        evidence = Evidence.objects.filter(recommendation=item, pk=evidence_id).first()
+        if evidence is None:
+            raise NotFound(ERROR_NO_EVIDENCE.format(id=evidence_id, code=item.code))
+        serializer = EvidenceRetractionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            expected_version(request, lock_for_write(item), required=False)
+            evidence_retract(evidence=evidence, reason=serializer.validated_data["reason"], retracted_by=request.user)
+        evidence = selectors.evidence_queryset(item).get(pk=evidence.pk)
+        item.refresh_from_db(fields=["version"])
         return _created(selectors.evidence_row(evidence, selectors.Links(request)), item)
 
 
