@@ -197,6 +197,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Query parameters sent empty count as not given: the schema says so.
+        "recommendations.api.schema.allow_empty_query_values",
+    ],
     # One name per vocabulary in the schema, however many fields use it.
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "recommendations.vocabulary.Status",
@@ -236,8 +241,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "tracker.security.client_ip"
 AXES_LOCKOUT_CALLABLE = "tracker.security.lockout_response"
-# Successful sign-ins are not logged one by one; failures and lockouts are.
+# Successful sign-ins are not logged one by one; failures and lockouts are (and go to the log).
 AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no start-up banner in every command's output
 
 # --- Content-Security-Policy (django-csp) ----------------------------------------
 # Everything comes from the tracker itself. Inline <script> and <style> run only with the page's nonce
