@@ -107,6 +107,14 @@ class ListAPIView(TrackerAPIView):
             return [JSONRenderer()]
         return super().get_renderers()
 
+    def wants_csv(self) -> bool:
+        csv = super().wants_csv()
+        if csv:
+            # A CSV has every row, yet a malformed page or page_size is refused (400) as in JSON.
+            self.paginator.get_page_size(self.request)
+            self.paginator.get_page_number(self.request, None)
+        return csv
+
 
 # --- the API's front door --------------------------------------------------
 
@@ -278,11 +286,12 @@ class StatusChangeListView(ListAPIView):
                 recorded_by=request.user,
                 evidence=evidence,
             )
-        row = next(
-            selectors.status_change_rows(
-                selectors.status_change_values(StatusChange.objects.filter(pk=change.pk)), selectors.Links(request)
+            # Read back before the commit: once committed, the answer must not depend on another query.
+            row = next(
+                selectors.status_change_rows(
+                    selectors.status_change_values(StatusChange.objects.filter(pk=change.pk)), selectors.Links(request)
+                )
             )
-        )
         return _created(row, item)
 
 
@@ -322,7 +331,8 @@ class EvidenceListView(ListAPIView):
         with transaction.atomic():
             expected_version(request, lock_for_write(item), required=False)
             evidence = _create_evidence(item, serializer.validated_data, user=request.user)
-        return _created(selectors.evidence_row(evidence, selectors.Links(request)), item)
+            row = selectors.evidence_row(evidence, selectors.Links(request))
+        return _created(row, item)
 
 
 class EvidenceRetractionView(TrackerAPIView):
@@ -344,14 +354,16 @@ class EvidenceRetractionView(TrackerAPIView):
         evidence = Evidence.objects.filter(recommendation=item, pk=evidence_id).first()
         if evidence is None:
             raise NotFound(ERROR_NO_EVIDENCE.format(id=evidence_id, code=item.code))
+        evidence.recommendation = item  # so the service's new version shows on `item` for the ETag
         serializer = EvidenceRetractionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             expected_version(request, lock_for_write(item), required=False)
             evidence_retract(evidence=evidence, reason=serializer.validated_data["reason"], retracted_by=request.user)
-        evidence = selectors.evidence_queryset(item).get(pk=evidence.pk)
-        item.refresh_from_db(fields=["version"])
-        return _created(selectors.evidence_row(evidence, selectors.Links(request)), item)
+            row = selectors.evidence_row(
+                selectors.evidence_queryset(item).get(pk=evidence.pk), selectors.Links(request)
+            )
+        return _created(row, item)
 
 
 def _create_evidence(item: Recommendation, data: dict, *, user, prefix: str = ""):
