@@ -40,6 +40,7 @@ from recommendations.services import (
     evidence_retract,
     recommendation_update,
 )
+from recommendations.timeline import overdue_q
 from recommendations.vocabulary import Status
 
 STALE_AFTER_DAYS = 365
@@ -83,7 +84,7 @@ class FreshnessFilter(admin.SimpleListFilter):
             cutoff = timezone.localdate() - datetime.timedelta(days=STALE_AFTER_DAYS)
             return queryset.filter(status_date__lt=cutoff)
         if self.value() == "overdue":
-            return queryset.overdue()
+            return queryset.filter(overdue_q())
         return queryset
 
 

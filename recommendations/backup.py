@@ -43,6 +43,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from recommendations.derived import rebuild_status_periods
 from recommendations.models import (
     Evidence,
     EvidenceRetraction,
@@ -53,6 +54,7 @@ from recommendations.models import (
     SeededValues,
     Source,
     StatusChange,
+    StatusPeriod,
     Theme,
 )
 
@@ -147,6 +149,8 @@ TABLES: tuple[Table, ...] = (
     Table("seeded_values", SeededValues),
 )
 TABLES_BY_SECTION = {table.section: table for table in TABLES}
+# Derived from the record (recommendations.derived): never carried, rebuilt after a load.
+DERIVED_MODELS: tuple[type[models.Model], ...] = (StatusPeriod,)
 
 # What "empty" means for an import: no tracker rows, no users, no tokens.
 # (Groups and permissions are created by the migrations and do not count.)
@@ -285,7 +289,7 @@ def _clear_database() -> None:
     the backup brings the history back. On PostgreSQL it uses TRUNCATE, which the status log's row trigger
     does not see.
     """
-    models_to_clear = [*CONTENT_MODELS, LogEntry, Session]
+    models_to_clear = [*CONTENT_MODELS, *DERIVED_MODELS, LogEntry, Session]
     tables = set()
     for model in models_to_clear:
         tables.add(model._meta.db_table)
@@ -474,6 +478,8 @@ def import_tracker(
         _clear_database()
     loader = _Loader(document, progress)
     loaded = loader.load()
+    progress("Deriving the status periods from the status log…")
+    rebuild_status_periods()
     announced = document.get("counts", {})
     for section, expected in announced.items():
         if section in loaded and loaded[section] != expected:

@@ -14,25 +14,20 @@ Parameters (repeat one for OR; different ones combine with AND):
                            comma-separated, each term once (an empty or repeated term is refused)
 
 Many-to-many filters use EXISTS subqueries, never a join with DISTINCT, so
-counts and pages stay cheap on a large corpus. With `as_of`, each item's
-status on that date is a correlated subquery over the log's (recommendation,
-effective_date) index, added only then and evaluated only for the rows shown
-(or sorted on); the `status` filter and the counts by status read the log's
-changes in effect instead, so they cost what the log's size costs, not one
-probe per item.
+counts and pages stay cheap on a large corpus. With `as_of`, the status on
+that date is read by the rules of `recommendations.timeline`, from the status
+periods that the status-change service keeps.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, QuerySet
 from django.forms.utils import ErrorDict, ErrorList
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -40,6 +35,7 @@ from django_filters.fields import BaseCSVField
 
 from recommendations.models import READING_ORDER, Owner, Recommendation, Source, StatusChange, Theme
 from recommendations.search import search_recommendations
+from recommendations.timeline import STATUS_AS_OF, STATUS_DATE_AS_OF, status_on_in, with_status_on
 from recommendations.vocabulary import Level, Status
 
 ERROR_NUL = "Remove the NUL character (%00) from this parameter."
@@ -49,10 +45,6 @@ ERROR_AS_OF_FORMAT = "Enter a date as YYYY-MM-DD, e.g. 2018-06-01."
 ERROR_AS_OF_FUTURE = "Enter today's date or an earlier one: no status is known after today."
 ERROR_ORDERING_EMPTY = "Remove the empty sort term: give names separated by single commas, e.g. status,-status_date."
 ERROR_ORDERING_REPEATED = "Give each sort term once: %(terms)s is repeated."
-
-# The names under which `with_status_as_of` annotates each item.
-STATUS_AS_OF = "status_as_of"
-STATUS_DATE_AS_OF = "status_date_as_of"
 
 ORDERING_FIELDS = {
     # parameter value: (model ordering, label)
@@ -68,82 +60,6 @@ AS_OF_ORDERING_FIELDS = {
     "status": (STATUS_AS_OF, "code"),
     "status_date": (STATUS_DATE_AS_OF, "code"),
 }
-
-
-def with_status_as_of(queryset: QuerySet, as_of: datetime.date, *, item: str = "pk") -> QuerySet:
-    """Return `queryset` annotated with each item's status and status date in effect on `as_of`.
-
-    The status is the `to_status` of the item's latest status change effective on or
-    before `as_of` (the latest recorded of several on the same day), or `not_assessed`
-    when there is none; its date is that change's effective date, or None. Each value
-    is a correlated subquery that reads the log's (recommendation, effective_date)
-    index backwards, so the cost is one index probe per item, never a query per row.
-    `item` names the column holding the item's id (for a queryset of link rows,
-    "recommendation_id"). Annotating twice is harmless: the second call changes nothing.
-    """
-    if STATUS_AS_OF in queryset.query.annotations:
-        return queryset
-    in_effect = StatusChange.objects.filter(recommendation_id=OuterRef(item), effective_date__lte=as_of).order_by(
-        "-effective_date", "-id"
-    )
-    return queryset.annotate(
-        **{
-            STATUS_AS_OF: Coalesce(
-                Subquery(in_effect.values("to_status")[:1]), Value(Status.NOT_ASSESSED), output_field=CharField()
-            ),
-            STATUS_DATE_AS_OF: Subquery(in_effect.values("effective_date")[:1]),
-        }
-    )
-
-
-def changes_in_effect(as_of: datetime.date) -> QuerySet:
-    """Return the status changes in effect on `as_of`: of each item that had any by then, its latest one.
-
-    The same rule as `with_status_as_of`, read from the log's side: a change effective on
-    or before `as_of` with no later one (by effective date, then id) up to that date.
-    Items with none were not assessed on `as_of`.
-    """
-    up_to = StatusChange.objects.filter(effective_date__lte=as_of).order_by()
-    later = up_to.filter(recommendation_id=OuterRef("recommendation_id")).filter(
-        Q(effective_date__gt=OuterRef("effective_date"))
-        | Q(effective_date=OuterRef("effective_date"), pk__gt=OuterRef("pk"))
-    )
-    return up_to.filter(~Exists(later))
-
-
-def status_as_of_in(values: Iterable[str], as_of: datetime.date) -> Q:
-    """Return a condition on items: their status on `as_of` is one of `values`.
-
-    One semi-join (or anti-join) with the changes in effect, which the database hashes
-    once, rather than the per-item subquery: with `not_assessed` among the values, the
-    items whose change in effect sets another status are left out; without it, only
-    the items whose change in effect sets one of the values are kept.
-    """
-    values = set(values)
-    in_effect = changes_in_effect(as_of)
-    if Status.NOT_ASSESSED in values:
-        return ~Q(pk__in=in_effect.exclude(to_status__in=values).values("recommendation_id"))
-    return Q(pk__in=in_effect.filter(to_status__in=values).values("recommendation_id"))
-
-
-def change_in_effect(changes: Iterable[StatusChange], as_of: datetime.date) -> StatusChange | None:
-    """Return the change in effect on `as_of` among one item's changes already in memory, or None.
-
-    The same rule as `with_status_as_of`, for a page or an API detail that has the
-    item's whole log at hand anyway: the latest effective on or before `as_of`, of
-    several on the same day the last recorded (highest id).
-    """
-    return max(
-        (change for change in changes if change.effective_date <= as_of),
-        key=lambda change: (change.effective_date, change.pk),
-        default=None,
-    )
-
-
-def status_in_effect(changes: Iterable[StatusChange], as_of: datetime.date) -> tuple[str, datetime.date | None]:
-    """Return (status, status date) in effect on `as_of` from one item's changes: `not_assessed` and None if none."""
-    change = change_in_effect(changes, as_of)
-    return (change.to_status, change.effective_date) if change else (Status.NOT_ASSESSED.value, None)
 
 
 class IsoDateOrDateTimeField(forms.Field):
@@ -215,14 +131,14 @@ class AsOfFilter(django_filters.Filter):
     field_class = AsOfDateField
 
     def filter(self, qs: QuerySet, value):
-        return with_status_as_of(qs, value) if value else qs
+        return with_status_on(qs, value) if value else qs
 
 
 class StatusFilter(django_filters.MultipleChoiceFilter):
     """`status`: the current status, or with `as_of` the status in effect on that date.
 
-    A plain `IN` on the item's own column, or with `as_of` a semi-join with the log's
-    changes in effect (`status_as_of_in`): no join of the items, so no DISTINCT.
+    A plain `IN` on the item's own column, or with `as_of` a semi-join with the status
+    periods in effect (`timeline.status_on_in`): no join of the items, so no DISTINCT.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -235,7 +151,7 @@ class StatusFilter(django_filters.MultipleChoiceFilter):
         parent = getattr(self, "parent", None)
         as_of = parent.as_of_date if parent is not None else None
         if as_of:
-            return with_status_as_of(qs, as_of).filter(status_as_of_in(value, as_of))
+            return with_status_on(qs, as_of).filter(status_on_in(value, as_of))
         return qs.filter(status__in=value)
 
 
@@ -341,7 +257,7 @@ class ReadingOrderingFilter(django_filters.OrderingFilter):
         parent = getattr(self, "parent", None)
         as_of = parent.as_of_date if parent is not None else None
         if as_of and any(param.lstrip("-") in AS_OF_ORDERING_FIELDS for param in value):
-            qs = with_status_as_of(qs, as_of)
+            qs = with_status_on(qs, as_of)
         return qs.order_by(
             *[column for param in value for column in self.get_ordering_value(param, as_of=as_of is not None)]
         )

@@ -7,8 +7,6 @@ has a rule, above all a status change, lives in `services.py`.
 
 from __future__ import annotations
 
-import datetime
-
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
@@ -19,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recommendations.vocabulary import (
-    CLOSED_STATUSES,
     Level,
     OwnerCountry,
     OwnerKind,
@@ -198,11 +195,6 @@ class RecommendationQuerySet(models.QuerySet):
         """Return items that are not sub-items of another."""
         return self.filter(parent__isnull=True)
 
-    def overdue(self, today: datetime.date | None = None) -> RecommendationQuerySet:
-        """Return items past their due date and not closed."""
-        today = today or timezone.localdate()
-        return self.filter(due_date__lt=today).exclude(status__in=CLOSED_STATUSES)
-
     def with_list_relations(self) -> RecommendationQuerySet:
         """Return the queryset with what list views show, fetched in a fixed number of queries."""
         return self.select_related("source", "parent").prefetch_related("themes", "owners")
@@ -308,16 +300,6 @@ class Recommendation(models.Model):
     def status_definition(self) -> str:
         """Return the plain-language definition of the current status."""
         return status_definition(self.status)
-
-    def is_overdue(self, today: datetime.date | None = None) -> bool:
-        """Return True when the item has a due date in the past and is not closed."""
-        today = today or timezone.localdate()
-        return bool(self.due_date and self.due_date < today and self.status not in CLOSED_STATUSES)
-
-    def status_as_of(self, date: datetime.date) -> str:
-        """Return the status code in effect on `date`, from the status log."""
-        change = self.status_changes.filter(effective_date__lte=date).order_by("-effective_date", "-id").first()
-        return change.to_status if change else Status.NOT_ASSESSED
 
 
 class RecommendationLink(models.Model):
@@ -518,6 +500,44 @@ class StatusChange(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.recommendation.code}: {self.from_status} → {self.to_status} ({self.effective_date})"
+
+
+class StatusPeriod(models.Model):
+    """Derived: the days one status held for an item, from its change's effective date until the next one's.
+
+    Written by the status-change service in the same transaction as the change it
+    derives from, so that "the status on a date" is one indexed look-up instead of a
+    search of the log; `manage.py verify_tracker` recomputes every period from the log.
+    `valid_until` is exclusive and empty while the status still holds; of two changes
+    on one day, the earlier's period is empty (it held for no whole day).
+    """
+
+    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="status_periods")
+    change = models.OneToOneField(StatusChange, on_delete=models.PROTECT, related_name="period")
+    status = models.CharField(max_length=30, choices=Status.choices)
+    valid_from = models.DateField(help_text="The change's effective date: the first day the status held.")
+    valid_until = models.DateField(
+        null=True, blank=True, help_text="The next change's effective date (exclusive); empty while it holds."
+    )
+
+    class Meta:
+        ordering = ["recommendation", "valid_from", "change"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="%(app_label)s_%(class)s_ends_after_it_starts",
+                violation_error_message="A status period cannot end before it starts.",
+            ),
+        ]
+        indexes = [
+            # an item's status on a date: the latest period starting on or before it
+            models.Index(fields=["recommendation", "valid_from", "change"], name="period_item_from_idx"),
+            # the items with a status on a date
+            models.Index(fields=["status", "valid_from", "valid_until"], name="period_status_from_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recommendation_id}: {self.status} from {self.valid_from} until {self.valid_until or '…'}"
 
 
 class RecommendationEdit(AppendOnlyModel):

@@ -8,10 +8,10 @@ aggregation, never from a query per value.
 
 Those that count or show statuses take an optional `as_of` date: then they
 count and show each item's status as it stood on that date. Counts come from
-the log's changes in effect on the date, grouped by status, and the items'
+the status periods in effect on the date, grouped by status, and the items'
 total (not assessed = total minus the rest), so they cost what the log's size
 costs rather than a subquery per item; shown rows carry the FilterSet's
-`with_status_as_of` annotation.
+`timeline.with_status_on` annotation.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, F, Max, Prefetch, QuerySet
 from django.urls import reverse
 
-from recommendations.filters import RecommendationFilterSet, changes_in_effect, with_status_as_of
+from recommendations.filters import RecommendationFilterSet
 from recommendations.models import (
     Evidence,
     Owner,
@@ -38,6 +38,7 @@ from recommendations.models import (
     Theme,
 )
 from recommendations.seeding import normalize_whitespace
+from recommendations.timeline import periods_in_effect, with_status_on
 from recommendations.vocabulary import CLOSED_STATUSES, RELATION_INVERSE_LABELS, Level, Status
 
 SECTION_SEPARATOR = " › "
@@ -112,9 +113,9 @@ class Progress:
 
 
 def _with_not_assessed(total: int, assessed: dict[str, int]) -> dict[str, int]:
-    """Return counts by status from the items' total and the counts of the changes in effect by status.
+    """Return counts by status from the items' total and the counts of the periods in effect by status.
 
-    Items with no change in effect, and those whose change in effect sets `not_assessed`, are not assessed.
+    Items with no period in effect, and those whose period in effect is `not_assessed`, are not assessed.
     """
     counts = {status: n for status, n in assessed.items() if status != Status.NOT_ASSESSED}
     counts[Status.NOT_ASSESSED.value] = total - sum(counts.values())
@@ -124,10 +125,10 @@ def _with_not_assessed(total: int, assessed: dict[str, int]) -> dict[str, int]:
 def counts_as_of(queryset: QuerySet, as_of: datetime.date) -> dict[str, int]:
     """Return how many of the items in `queryset` had each status on `as_of` (two queries)."""
     queryset = queryset.order_by()
-    in_effect = changes_in_effect(as_of)
+    in_effect = periods_in_effect(as_of)
     if queryset.query.where:
         in_effect = in_effect.filter(recommendation_id__in=_ids(queryset))
-    assessed = {row["to_status"]: row["n"] for row in in_effect.values("to_status").annotate(n=Count("pk"))}
+    assessed = {row["status"]: row["n"] for row in in_effect.values("status").annotate(n=Count("pk"))}
     return _with_not_assessed(queryset.count(), assessed)
 
 
@@ -142,10 +143,10 @@ def progress_of(queryset: QuerySet, as_of: datetime.date | None = None) -> Progr
 def _grouped_as_of(as_of: datetime.date, group: str, totals: Iterable[dict]) -> dict[int, dict[str, int]]:
     """Counts by status on `as_of` for each group (a theme, a source): `totals` rows are {group_id, n}."""
     assessed: dict[int, dict[str, int]] = defaultdict(dict)
-    rows = changes_in_effect(as_of).values(f"recommendation__{group}", "to_status").annotate(n=Count("pk"))
+    rows = periods_in_effect(as_of).values(f"recommendation__{group}", "status").annotate(n=Count("pk"))
     for row in rows:
         if row[f"recommendation__{group}"] is not None:
-            assessed[row[f"recommendation__{group}"]][row["to_status"]] = row["n"]
+            assessed[row[f"recommendation__{group}"]][row["status"]] = row["n"]
     return {row["group_id"]: _with_not_assessed(row["n"], assessed.get(row["group_id"], {})) for row in totals}
 
 
@@ -314,7 +315,7 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
         FacetOption(t.slug, t.name, theme_counts.get(t.pk, 0), t.slug in chosen["theme"])
         for t in Theme.objects.order_by("position", "name")
     ]
-    # With `as_of`, the status facet counts the status on that date, from the log's changes in effect.
+    # With `as_of`, the status facet counts the status on that date, from the status periods in effect.
     as_of = filterset.as_of_date
     status_counts = counts_as_of(filtered_except(filterset, "status"), as_of) if as_of else by_value("status")
     options["status"] = [
@@ -589,7 +590,7 @@ def source_outline(source: Source, as_of: datetime.date | None = None) -> list[O
         .only("code", "title", "status", "status_date", "section", "parent__code", "due_date", "position", "source")
     )
     if as_of:
-        items = with_status_as_of(items, as_of)
+        items = with_status_on(items, as_of)
     return outline(list(items))
 
 

@@ -34,6 +34,7 @@ from recommendations.models import (
     RecommendationLink,
     Source,
     StatusChange,
+    StatusPeriod,
     Theme,
 )
 from recommendations.vocabulary import RelationKind, Status
@@ -147,6 +148,9 @@ def recommendation_change_status(
         recorded_by=recorded_by,
         evidence=evidence,
     )
+    # The derived periods, in this transaction: the status that held until now ends where this one starts.
+    StatusPeriod.objects.filter(recommendation=item, valid_until__isnull=True).update(valid_until=effective_date)
+    StatusPeriod.objects.create(recommendation=item, change=change, status=status, valid_from=effective_date)
     item.status = status
     item.status_date = effective_date
     _bump(item, ["status", "status_date"], original=recommendation)

@@ -20,16 +20,10 @@ from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
 from recommendations import selectors
-from recommendations.filters import (
-    ORDERING_FIELDS,
-    STATUS_AS_OF,
-    STATUS_DATE_AS_OF,
-    RecommendationFilterSet,
-    change_in_effect,
-    parse_as_of,
-)
+from recommendations.filters import ORDERING_FIELDS, RecommendationFilterSet, parse_as_of
 from recommendations.models import CODE_VALIDATOR, Recommendation, Source, Theme
 from recommendations.roles import user_is_analyst
+from recommendations.timeline import STATUS_AS_OF, STATUS_DATE_AS_OF, change_in_effect, is_overdue
 from recommendations.vocabulary import (
     CLOSED_STATUSES,
     RELATION_INVERSE_LABELS,
@@ -97,10 +91,6 @@ class StatusOnDate:
         return STATUS_DEFINITIONS[Status(self.status)]
 
 
-def _overdue_on(item: Recommendation, status: str, as_of: datetime.date) -> bool:
-    return bool(item.due_date and item.due_date < as_of and status not in CLOSED_STATUSES)
-
-
 def _show_status_as_of(items: Iterable[Recommendation], as_of: datetime.date) -> None:
     """Give each listed item (annotated by the FilterSet's `as_of`) its `on_date` status for the template."""
     for item in items:
@@ -109,7 +99,7 @@ def _show_status_as_of(items: Iterable[Recommendation], as_of: datetime.date) ->
             status=status,
             date=getattr(item, STATUS_DATE_AS_OF),
             as_of=as_of,
-            overdue=_overdue_on(item, status, as_of),
+            overdue=is_overdue(item.due_date, status, as_of),
         )
 
 
@@ -200,6 +190,8 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
         as_of = filterset.as_of_date
         if as_of:
             _show_status_as_of(context["object_list"], as_of)
+        for item in context["object_list"]:
+            item.overdue = is_overdue(item.due_date, item.status)
         selection_query = _querystring(data, **{PAGE_PARAMETER: None})[1:]
         api_query = f"?{selection_query}" if selection_query else ""
         chosen_themes = [o for f in facets if f.name == "theme" for o in f.selected]
@@ -307,7 +299,7 @@ class RecommendationDetailView(AsOfMixin, DetailView):
                 status=status,
                 date=change.effective_date if change else None,
                 as_of=as_of,
-                overdue=_overdue_on(item, status, as_of),
+                overdue=is_overdue(item.due_date, status, as_of),
                 change_id=change.pk if change else None,
             )
         edits = list(item.edits.all())
@@ -320,7 +312,7 @@ class RecommendationDetailView(AsOfMixin, DetailView):
             linked=links,
             linked_other_source=[link for link in links if link.item.source_id != item.source_id],
             linked_same_source=[link for link in links if link.item.source_id == item.source_id],
-            overdue=item.is_overdue(),
+            overdue=is_overdue(item.due_date, item.status),
             closed=item.status in CLOSED_STATUSES,
             timeline=timeline,
             status_on=status_on,

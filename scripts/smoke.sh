@@ -223,6 +223,8 @@ expect 200 "/api/recommendations/$CODE/" "Smoke test: recorded by an analyst."
 expect 200 "/api/recommendations/$EDITED/" "Smoke test: the analyst reads this differently."
 grep -q '"title":"Smoke-test title"' "$WORK/body" || fail "the analyst's title of $EDITED was reverted by the restart"
 say "the analyst's edit of $EDITED survived the restart"
+manage "$SMOKE_DB" verify_tracker -v 0 || fail "verify_tracker found derived structures out of step with the record"
+say "verify_tracker: every derived structure agrees with the record"
 expect 200 /api/recommendations/
 [ "$(json_count)" = "$ITEMS" ] || fail "the item count changed across the restart"
 API_TOKEN="$TOKEN" "$PY" scripts/api_snapshot.py "$BASE" "$WORK/api-original.json"
@@ -263,5 +265,7 @@ manage "$RESTORE_DB" export_tracker "$WORK/backup-again.json.gz" -v 0
 strip() { gzip -dc "$1" | grep -v '^"exported_at"'; }
 cmp -s <(strip "$WORK/backup.json.gz") <(strip "$WORK/backup-again.json.gz") || fail "a backup of the restored database differs"
 say "a backup of the restored database equals the original backup"
+manage "$RESTORE_DB" verify_tracker -v 0 || fail "verify_tracker found the restored database out of step"
+say "verify_tracker on the restored database: every derived structure agrees with the record"
 
 say "passed"

@@ -16,15 +16,13 @@ from recommendations.filters import (
     ERROR_AS_OF_FORMAT,
     ERROR_AS_OF_FUTURE,
     ERROR_BAD_DATETIME,
-    STATUS_AS_OF,
-    STATUS_DATE_AS_OF,
     RecommendationFilterSet,
     StatusChangeFeedFilterSet,
-    status_in_effect,
 )
 from recommendations.models import Owner, Recommendation, Source, StatusChange
 from recommendations.search import full_text_supported
 from recommendations.services import recommendation_change_status
+from recommendations.timeline import STATUS_AS_OF, STATUS_DATE_AS_OF, status_in_effect
 from recommendations.vocabulary import Status
 
 pytestmark = pytest.mark.django_db
@@ -378,10 +376,11 @@ def test_without_as_of_the_query_never_reads_the_status_log(history):
     assert "DISTINCT" not in str(RecommendationFilterSet(QueryDict("level=global")).qs.query)
 
 
-def test_the_as_of_subquery_reads_the_log_by_item_and_effective_date(history):
+def test_the_as_of_subquery_reads_the_status_periods_by_item_and_start(history):
     sql = str(RecommendationFilterSet(QueryDict("as_of=2019-06-01")).qs.query)
-    assert sql.count("recommendations_statuschange") == 2  # the status and its date
-    assert '"effective_date" <=' in sql and '"recommendation_id" =' in sql
+    assert sql.count("recommendations_statusperiod") == 2  # the status and its date
+    assert "recommendations_statuschange" not in sql  # not a search of the log
+    assert '"valid_from" <=' in sql and '"recommendation_id" =' in sql
 
 
 def test_an_empty_as_of_means_today(history):
@@ -410,13 +409,12 @@ def test_a_future_as_of_date_is_refused_and_today_is_accepted(history):
 
 
 def test_the_in_memory_rule_for_one_item_agrees_with_the_query(history):
-    """`status_in_effect` (item pages, API detail) and `with_status_as_of` (lists) give the same answer."""
+    """`status_in_effect` (item pages, API detail) and `with_status_on` (lists) give the same answer."""
     for day in ["2018-05-31", "2018-06-01", "2018-12-31", "2019-01-01", "2020-02-29", "2020-03-01"]:
         as_of = datetime.date.fromisoformat(day)
         in_sql = as_of_rows(f"as_of={day}")
         for item in Recommendation.objects.prefetch_related("status_changes"):
             assert status_in_effect(item.status_changes.all(), as_of) == in_sql[item.code], (item.code, day)
-            assert item.status_as_of(as_of) == in_sql[item.code][0]
 
 
 def test_the_seeded_statuses_took_effect_on_1_june_2018(seeded):

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
+from recommendations import derived
 from recommendations.models import (
     ERROR_EVIDENCE_NEEDS_TARGET,
     ERROR_EVIDENCE_URL_SCHEME,
@@ -12,8 +13,10 @@ from recommendations.models import (
     Recommendation,
     RecommendationLink,
     StatusChange,
+    StatusPeriod,
 )
 from recommendations.services import recommendation_change_status
+from recommendations.timeline import is_overdue, overdue_q, periods_in_effect
 from recommendations.vocabulary import STATUS_DEFINITIONS, Status
 
 pytestmark = pytest.mark.django_db
@@ -127,19 +130,36 @@ def test_overdue_means_past_due_and_not_closed(make_recommendation):
     late = make_recommendation("T-2", due_date=datetime.date(1998, 3, 31))
     done = make_recommendation("T-3", due_date=datetime.date(1998, 3, 31), status="implemented")
     future = make_recommendation("T-4", due_date=datetime.date(2999, 1, 1))
-    assert late.is_overdue() and not done.is_overdue() and not future.is_overdue()
-    assert list(Recommendation.objects.overdue().values_list("code", flat=True)) == ["T-2"]
+    assert is_overdue(late.due_date, late.status) and not is_overdue(done.due_date, done.status)
+    assert not is_overdue(future.due_date, future.status)
+    assert not is_overdue(late.due_date, late.status, on=datetime.date(1998, 3, 31))  # due that day: not yet
+    assert list(Recommendation.objects.filter(overdue_q()).values_list("code", flat=True)) == ["T-2"]
 
 
-def test_status_as_of_reads_the_log(recommendation):
+def test_status_periods_follow_the_log(recommendation):
     import datetime
 
+    def periods():
+        return list(StatusPeriod.objects.order_by("change_id").values_list("status", "valid_from", "valid_until"))
+
+    day = datetime.date
     recommendation_change_status(
-        recommendation=recommendation, status="in_progress", note="Talks", effective_date=datetime.date(2018, 6, 1)
+        recommendation=recommendation, status="in_progress", note="Talks", effective_date=day(2018, 6, 1)
     )
     recommendation_change_status(
-        recommendation=recommendation, status="implemented", note="Signed", effective_date=datetime.date(2020, 1, 1)
+        recommendation=recommendation, status="not_started", note="Oops", effective_date=day(2020, 1, 1)
     )
-    assert recommendation.status_as_of(datetime.date(2017, 1, 1)) == "not_assessed"
-    assert recommendation.status_as_of(datetime.date(2019, 1, 1)) == "in_progress"
-    assert recommendation.status_as_of(datetime.date(2021, 1, 1)) == "implemented"
+    recommendation_change_status(
+        recommendation=recommendation, status="implemented", note="Signed", effective_date=day(2020, 1, 1)
+    )
+    assert periods() == [
+        ("in_progress", day(2018, 6, 1), day(2020, 1, 1)),
+        ("not_started", day(2020, 1, 1), day(2020, 1, 1)),  # superseded the same day: held no whole day
+        ("implemented", day(2020, 1, 1), None),
+    ]
+    on = {
+        d: dict(periods_in_effect(d).values_list("recommendation__code", "status"))
+        for d in (day(2017, 1, 1), day(2019, 1, 1), day(2020, 1, 1))
+    }
+    assert on == {day(2017, 1, 1): {}, day(2019, 1, 1): {"T-1": "in_progress"}, day(2020, 1, 1): {"T-1": "implemented"}}
+    assert derived.differences() == {}

@@ -21,7 +21,6 @@ from typing import Any
 from django.db.models import Count, Prefetch, QuerySet
 from django.urls import reverse
 
-from recommendations.filters import STATUS_AS_OF, STATUS_DATE_AS_OF, status_in_effect
 from recommendations.models import (
     Evidence,
     Owner,
@@ -32,6 +31,7 @@ from recommendations.models import (
     StatusChange,
     Theme,
 )
+from recommendations.timeline import STATUS_AS_OF, STATUS_DATE_AS_OF, status_in_effect
 from recommendations.vocabulary import (
     CLOSED_STATUSES,
     RELATION_INVERSE_LABELS,

@@ -1,0 +1,107 @@
+"""The tracker's derived read structures, computed from the record: how to rebuild them, and how to check them.
+
+The record is the status log, evidence, retractions, the edit history and the
+items' links. What is derived from it to make reads cheap (each item's current
+status and date, the status periods) is written by the services in the same
+transaction as the change it derives from. This module computes each one again
+from the record alone, in set-based SQL that runs the same on PostgreSQL and
+SQLite, for `manage.py verify_tracker`, for bulk loads, and for migrations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import connection
+
+# Every period as the log implies it: from a change's effective date until the next change's
+# (by effective date, then id), or open.
+EXPECTED_PERIODS = """
+    SELECT recommendation_id, id AS change_id, to_status AS status, effective_date AS valid_from,
+           LEAD(effective_date) OVER (PARTITION BY recommendation_id ORDER BY effective_date, id) AS valid_until
+    FROM recommendations_statuschange
+"""
+STORED_PERIODS = """
+    SELECT recommendation_id, change_id, status, valid_from, valid_until FROM recommendations_statusperiod
+"""
+# Each item's status and date as its latest change sets them, or not assessed.
+EXPECTED_CURRENT = """
+    SELECT r.id, COALESCE(last.to_status, 'not_assessed') AS status, last.effective_date AS status_date
+    FROM recommendations_recommendation r
+    LEFT JOIN (
+        SELECT recommendation_id, to_status, effective_date,
+               ROW_NUMBER() OVER (PARTITION BY recommendation_id ORDER BY effective_date DESC, id DESC) AS n
+        FROM recommendations_statuschange
+    ) last ON last.recommendation_id = r.id AND last.n = 1
+"""
+STORED_CURRENT = "SELECT id, status, status_date FROM recommendations_recommendation"
+# Every write on record bumps the item's version once, so it is at least 1 + those writes (evidence that the
+# seed loads with its status comes in with that status change, so only evidence an analyst added counts).
+VERSION_BELOW_RECORD = """
+    SELECT r.code, r.version, 1
+        + (SELECT COUNT(*) FROM recommendations_statuschange c WHERE c.recommendation_id = r.id)
+        + (SELECT COUNT(*) FROM recommendations_evidence e
+           WHERE e.recommendation_id = r.id AND e.added_by_id IS NOT NULL)
+        + (SELECT COUNT(*) FROM recommendations_evidenceretraction x
+           JOIN recommendations_evidence e ON e.id = x.evidence_id WHERE e.recommendation_id = r.id)
+        + (SELECT COUNT(*) FROM recommendations_recommendationedit d WHERE d.recommendation_id = r.id) AS implied
+    FROM recommendations_recommendation r
+"""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One derived structure: its name, and the SQL that lists where it differs from the record."""
+
+    name: str
+    sql: str
+
+
+CHECKS = (
+    Check(
+        "status periods missing or wrong",
+        f"SELECT * FROM ({EXPECTED_PERIODS}) expected EXCEPT SELECT * FROM ({STORED_PERIODS}) stored",  # noqa: S608 - constant SQL
+    ),
+    Check(
+        "status periods with no change behind them",
+        f"SELECT * FROM ({STORED_PERIODS}) stored EXCEPT SELECT * FROM ({EXPECTED_PERIODS}) expected",  # noqa: S608 - constant SQL
+    ),
+    Check(
+        "items whose status or status date is not their last change's",
+        f"SELECT * FROM ({STORED_CURRENT}) stored EXCEPT SELECT * FROM ({EXPECTED_CURRENT}) expected",  # noqa: S608 - constant SQL
+    ),
+    Check(
+        "items whose version is below the writes on record",
+        f"SELECT code, version, implied FROM ({VERSION_BELOW_RECORD}) v WHERE version < implied",  # noqa: S608 - constant SQL
+    ),
+)
+
+
+def differences(progress: Callable[[str], None] | None = None, *, limit: int = 20) -> dict[str, list[tuple]]:
+    """Return, for each derived structure that disagrees with the record, up to `limit` rows that differ."""
+    found: dict[str, list[tuple]] = {}
+    with connection.cursor() as cursor:
+        for check in CHECKS:
+            if progress:
+                progress(check.name)
+            cursor.execute(f"SELECT * FROM ({check.sql}) d LIMIT {int(limit)}")  # noqa: S608 - constant SQL
+            rows = cursor.fetchall()
+            if rows:
+                found[check.name] = rows
+    return found
+
+
+def rebuild_status_periods(using=None) -> int:
+    """Replace every status period with those the log implies; return how many there are.
+
+    For bulk loads that write the log in one pass, and for migrations; the service keeps
+    them one change at a time otherwise.
+    """
+    with (using or connection).cursor() as cursor:
+        cursor.execute("DELETE FROM recommendations_statusperiod")
+        cursor.execute(
+            "INSERT INTO recommendations_statusperiod (recommendation_id, change_id, status, valid_from, valid_until) "
+            + EXPECTED_PERIODS
+        )
+        return cursor.rowcount
