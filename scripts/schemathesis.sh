@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Fuzz the REST API from its own OpenAPI schema with schemathesis and fail on any server error.
+# Fuzz the REST API from its own OpenAPI schema with schemathesis, with every check (schemathesis' default,
+# as `--checks all`, which is not passed because on the command line it would override the config file):
+# no server error, every status, content type, header and body as the schema documents them, invalid
+# data refused, valid data accepted. The few answers that differ from a check's defaults by design
+# are set, each with its reason, in scripts/schemathesis.toml (and the README's "Errors").
 #
 # Against a throwaway PostgreSQL database (dropped and recreated, migrated and
 # seeded) and the app under gunicorn on 127.0.0.1 with DEBUG off, as in
@@ -70,19 +74,20 @@ fuzz() {
   local label="$1"
   shift
   echo "--- schemathesis ($label): $MAX_EXAMPLES examples per operation, at most ${TIME_LIMIT}s"
-  # The working directory keeps schemathesis' and hypothesis' caches out of the project.
-  (cd "$WORKDIR" && timeout --kill-after=10 "$((TIME_LIMIT + 30))" "$OLDPWD/$VENV/schemathesis" run \
+  # The working directory keeps schemathesis' and hypothesis' caches out of the project. One worker:
+  # with two threads, hypothesis' source parsing trips over Python 3.11's AST (a runtime error, not a finding).
+  (cd "$WORKDIR" && timeout --kill-after=10 "$((TIME_LIMIT + 30))" "$OLDPWD/$VENV/schemathesis" \
+    --config-file "$OLDPWD/scripts/schemathesis.toml" run \
     "$BASE/api/schema/" \
-    --checks not_a_server_error \
     --max-examples "$MAX_EXAMPLES" \
     --max-time "$TIME_LIMIT" \
-    --workers 2 \
+    --workers 1 \
     --request-timeout 20 \
     --suppress-health-check all \
     --no-color \
     "$@") || status=$?
   if [ "$status" -ne 0 ]; then
-    echo "FAIL: schemathesis ($label) found server errors (exit $status); the server's log:" >&2
+    echo "FAIL: schemathesis ($label) found failures (exit $status); the server's log:" >&2
     tail -n 60 "$WORKDIR/gunicorn.log" >&2 || true
   fi
 }
@@ -103,5 +108,5 @@ if grep -q "Internal Server Error" "$WORKDIR/gunicorn.log"; then
   head -n 80 "$WORKDIR/errors.log" >&2
   status=1
 fi
-[ "$status" -eq 0 ] && echo "schemathesis: no server errors"
+[ "$status" -eq 0 ] && echo "schemathesis: every check passed, no server errors"
 exit "$status"

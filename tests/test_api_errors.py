@@ -168,6 +168,13 @@ def test_a_number_for_a_text_field_is_refused_naming_the_field(
     assert recommendation.version == 1
 
 
+def test_a_list_field_takes_a_list_only(analyst_api, recommendation):
+    body = error_body(analyst_api.patch(ITEM, {"owners": {}}, format="json", HTTP_IF_MATCH='"1"'), 400)
+    assert "owners" in body
+    recommendation.refresh_from_db()
+    assert recommendation.version == 1
+
+
 def test_an_unpaired_surrogate_in_text_is_a_400_not_a_500(analyst_api, recommendation):
     body = error_body(
         analyst_api.post(CHANGES, '{"status": "in_progress", "note": "a\\ud800b"}', content_type="application/json"),

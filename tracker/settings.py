@@ -197,6 +197,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Query parameters sent empty count as not given: the schema says so.
+        "recommendations.api.schema.allow_empty_query_values",
+    ],
     # One name per vocabulary in the schema, however many fields use it.
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "recommendations.vocabulary.Status",

@@ -149,7 +149,8 @@ def if_match_parameter(*, required: bool) -> OpenApiParameter:
     )
     return OpenApiParameter(
         "If-Match",
-        OpenApiTypes.STR,
+        # An empty or blank If-Match counts as none: refused (428) where one is required, skipped elsewhere.
+        {"type": "string", "minLength": 1, "pattern": "\\S"} if required else OpenApiTypes.STR,
         OpenApiParameter.HEADER,
         required=required,
         description='The ETag of the item as you read it (e.g. "3"; W/"3" and * are accepted). '
@@ -200,6 +201,21 @@ class TextFieldSchema(OpenApiSerializerFieldExtension):
             schema["minLength"] = max(1, schema.get("minLength", 0))
         schema["pattern"] = _NO_NUL if self.target.allow_blank else _NOT_BLANK
         return schema
+
+
+# Query parameters given empty (`?as_of=&search=`, as the reviewers' form sends them) count as not given,
+# except these two, whose empty value is no code at all (a 400).
+EMPTY_VALUE_REFUSED = {"status", "level"}
+
+
+def allow_empty_query_values(result, generator, request, public):
+    """A postprocessing hook (settings.SPECTACULAR_SETTINGS): say which query parameters may be empty."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter["name"] not in EMPTY_VALUE_REFUSED:
+                    parameter["allowEmptyValue"] = True
+    return result
 
 
 def _error(description: str) -> OpenApiResponse:

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
 
 from recommendations.models import Owner, Source, Theme
 from recommendations.roles import ANALYST_GROUP
@@ -49,6 +50,21 @@ class ReferenceField(serializers.RelatedField):
 
     def to_representation(self, value) -> str:
         return getattr(value, self.slug_field)
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        # As RelatedField.many_init, with a list field that takes lists only.
+        list_kwargs = {key: value for key, value in kwargs.items() if key in MANY_RELATION_KWARGS}
+        return ReferenceListField(child_relation=cls(*args, **kwargs), **list_kwargs)
+
+
+class ReferenceListField(serializers.ManyRelatedField):
+    """A list of references: only a JSON list (DRF's own would take the keys of an object)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
 
 
 # What a JSON value that is not a string is, for the message (bool before int: True is an int).
