@@ -92,16 +92,54 @@ def differences(progress: Callable[[str], None] | None = None, *, limit: int = 2
     return found
 
 
-def rebuild_status_periods(using=None) -> int:
-    """Replace every status period with those the log implies; return how many there are.
+def rebuild_status_periods(using=None, *, changed_after: int | None = None) -> int:
+    """Replace the status periods with those the log implies; return how many were written.
 
     For bulk loads that write the log in one pass, and for migrations; the service keeps
-    them one change at a time otherwise.
+    them one change at a time otherwise. With `changed_after` (a status change id), only
+    the items with a change after it are rebuilt.
     """
-    with (using or connection).cursor() as cursor:
-        cursor.execute("DELETE FROM recommendations_statusperiod")
-        cursor.execute(
-            "INSERT INTO recommendations_statusperiod (recommendation_id, change_id, status, valid_from, valid_until) "
-            + EXPECTED_PERIODS
+    scope, params = "", []
+    if changed_after is not None:
+        scope = (
+            " WHERE recommendation_id IN (SELECT DISTINCT recommendation_id FROM recommendations_statuschange"
+            " WHERE id > %s)"
         )
+        params = [changed_after]
+    columns = "recommendation_id, change_id, status, valid_from, valid_until"
+    delete = f"DELETE FROM recommendations_statusperiod{scope}"  # noqa: S608 - constant SQL
+    insert = f"INSERT INTO recommendations_statusperiod ({columns}) SELECT * FROM ({EXPECTED_PERIODS}) e{scope}"  # noqa: S608
+    with (using or connection).cursor() as cursor:
+        cursor.execute(delete, params)
+        cursor.execute(insert, params)
         return cursor.rowcount
+
+
+def apply_loaded_changes(changed_after: int) -> int:
+    """Bring the items with status changes after id `changed_after` in step with their log, after a bulk load.
+
+    Each such item takes its last change's status and date, its version rises by the
+    number of changes loaded, and its update time becomes the last one's recording
+    time if later; then its periods are rebuilt. Returns the number of items updated.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE recommendations_recommendation AS r
+            SET status = x.status, status_date = x.status_date, version = r.version + x.loaded,
+                updated_at = CASE WHEN x.recorded_at > r.updated_at THEN x.recorded_at ELSE r.updated_at END
+            FROM (
+                SELECT cur.id, cur.status, cur.status_date, n.loaded, n.recorded_at
+                FROM ({EXPECTED_CURRENT}) cur
+                JOIN (
+                    SELECT recommendation_id, COUNT(*) AS loaded, MAX(recorded_at) AS recorded_at
+                    FROM recommendations_statuschange WHERE id > %s GROUP BY recommendation_id
+                ) n ON n.recommendation_id = cur.id
+            ) x
+            WHERE r.id = x.id
+            """,  # noqa: S608 - constant SQL
+            [changed_after],
+        )
+        updated = cursor.rowcount
+    rebuild_status_periods(changed_after=changed_after)
+    return updated
