@@ -422,3 +422,17 @@ def test_every_csv_the_tracker_writes_neutralises_formulas(client, analyst, reco
         assert response.status_code == 200, path
         rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
         assert rows[-1][column] == "'" + value, path
+
+
+def test_a_retraction_reason_must_be_text(client, analyst, cited, recommendation):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=analyst)
+    response = client.post(
+        f"/api/recommendations/{recommendation.code}/evidence/{cited.pk}/retraction/",
+        {"reason": 0},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token.key}",
+    )
+    assert response.status_code == 400 and "reason" in response.json()
+    assert not EvidenceRetraction.objects.exists()

@@ -236,7 +236,7 @@ class EditSerializer(serializers.Serializer):
 
 
 class EvidenceRetractionInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(
+    reason = TextField(
         min_length=1, max_length=2000, help_text="Why the evidence is withdrawn; shown publicly beside it."
     )
 
