@@ -273,3 +273,13 @@ def test_the_api_docs_inline_script_runs_by_this_answers_nonce():
 def test_the_lockout_page_carries_the_policy(analyst):
     locked = fail_until_locked(Client(), "ana")
     assert "Content-Security-Policy" in locked
+
+
+def test_ensure_analyst_refuses_a_weak_password_and_creates_nothing(db, monkeypatch):
+    from django.contrib.auth import get_user_model
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setenv("ANALYST_PASSWORD", "password")
+    with pytest.raises(CommandError, match="too weak"):
+        call_command("ensure_analyst", username="weak-analyst")
+    assert not get_user_model().objects.filter(username="weak-analyst").exists()

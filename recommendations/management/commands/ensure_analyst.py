@@ -9,7 +9,9 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from recommendations.roles import ANALYST_GROUP
@@ -33,6 +35,13 @@ class Command(BaseCommand):
             )
             return
         password = os.environ.get("ANALYST_PASSWORD") or secrets.token_urlsafe(12)
+        try:
+            validate_password(password, User(username=username))
+        except ValidationError as exc:
+            raise CommandError(
+                "ANALYST_PASSWORD is too weak: " + " ".join(exc.messages) + " Choose another, or leave it unset "
+                "to have one generated."
+            ) from None
         user = User.objects.create_user(username=username, password=password, is_staff=True)
         user.groups.add(Group.objects.get(name=ANALYST_GROUP))
         shown = "(from ANALYST_PASSWORD)" if os.environ.get("ANALYST_PASSWORD") else password
