@@ -950,3 +950,18 @@ def test_the_seed_as_of_the_day_before_and_the_day_of_the_2018_brief(api, seeded
     assert "BM18-1" in [row["code"] for row in on_the_day["results"]]
     assert api.get(item_url("BM18-1") + "?as_of=2018-06-01").json()["status"] == "in_progress"
     assert api.get(item_url("BM18-1") + "?as_of=2018-05-31").json()["status"] == "not_assessed"
+
+
+def test_the_exact_counts_read_no_table_the_filter_does_not_need(client, recommendation, analyst):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    recommendation_change_status(recommendation=recommendation, status="in_progress", note="Talks", recorded_by=analyst)
+    for path, needless in [
+        ("/api/recommendations/?status=in_progress", ("recommendations_source",)),
+        ("/api/changes/?since=2000-01-01", ("recommendations_recommendation",)),
+    ]:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).json()["count"] == 1
+        count_sql = next(q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper())
+        assert not any(table in count_sql for table in needless), (path, count_sql)

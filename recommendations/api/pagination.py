@@ -70,7 +70,14 @@ class TrackerPagination(PageNumberPagination):
             raise ValidationError({self.page_query_param: [ERROR_PAGE]})
         return number
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request, view=None, *, count_from=None):
+        """Return the page's rows; with `count_from` (the same rows, without the joins that build them),
+        the exact count is taken there, so it reads no more than the filter needs."""
+        if count_from is not None:
+            queryset = CountedBy(queryset, count_from)
+        return self._paginate(queryset, request)
+
+    def _paginate(self, queryset, request):
         self.request = request
         paginator = self.django_paginator_class(queryset, self.get_page_size(request))
         number = self.get_page_number(request, paginator)
@@ -79,3 +86,16 @@ class TrackerPagination(PageNumberPagination):
         except EmptyPage as exc:
             raise NotFound(ERROR_PAGE_PAST_END.format(page=number, last=paginator.num_pages)) from exc
         return list(self.page)
+
+
+class CountedBy:
+    """Rows to page through whose count comes from a narrower queryset selecting the same rows."""
+
+    def __init__(self, rows, count_from) -> None:
+        self.rows, self.count_from = rows, count_from
+
+    def count(self) -> int:
+        return self.count_from.order_by().count()
+
+    def __getitem__(self, key):
+        return self.rows[key]

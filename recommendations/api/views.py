@@ -175,7 +175,9 @@ class RecommendationListView(ListAPIView):
         if self.wants_csv():
             rows = selectors.iter_recommendation_rows(queryset, links, as_of)
             return csv_response(rows, selectors.RECOMMENDATION_COLUMNS, filename="recommendations.csv")
-        page = self.paginate_queryset(selectors.recommendation_values(queryset, as_of))
+        page = self.paginator.paginate_queryset(
+            selectors.recommendation_values(queryset, as_of), request, self, count_from=queryset
+        )
         return self.get_paginated_response(selectors.recommendation_rows(page, links, as_of))
 
 
@@ -399,12 +401,13 @@ class ChangeFeedView(ListAPIView):
         responses={200: StatusChangeSerializer(many=True), **_CSV, **schema.errors(*schema.READ_ERRORS)},
     )
     def get(self, request):
-        changes = selectors.status_change_values(self.filter_queryset(selectors.change_feed()))
+        feed = self.filter_queryset(selectors.change_feed())
+        changes = selectors.status_change_values(feed)
         links = selectors.Links(request)
         if self.wants_csv():
             rows = selectors.status_change_rows(changes.iterator(chunk_size=1000), links)
             return csv_response(rows, selectors.STATUS_CHANGE_COLUMNS, filename="changes.csv")
-        page = self.paginate_queryset(changes)
+        page = self.paginator.paginate_queryset(changes, request, self, count_from=feed)
         return self.get_paginated_response(list(selectors.status_change_rows(page, links)))
 
 
