@@ -42,6 +42,9 @@ from recommendations.vocabulary import Status
 
 _WHITESPACE = re.compile(r"\s+")
 SEED_EDIT_NOTE = "Brought in from a corrected fixture by the seed."
+STATUSES_2018 = "statuses.yaml"
+STATUSES_SINCE_2018 = "statuses_since_2018.yaml"
+RESEARCH_DIR = "research"
 
 
 def normalize_whitespace(text: str) -> str:
@@ -219,7 +222,7 @@ class Seeder:
         items = self.load_recommendations(sources, themes, owners)
         self.progress("Loading links between documents…")
         self.load_links(items)
-        self.progress("Recording the statuses of June 2018…")
+        self.progress("Recording the statuses of June 2018 and the steps since…")
         self.load_statuses(items, sources)
         return self.report
 
@@ -405,11 +408,16 @@ class Seeder:
                 else:
                     self.report.add("links", "kept" if key in kept else "unchanged")
 
-    # --- statuses as of June 2018 --------------------------------------------
+    # --- statuses as of June 2018, then each later step on the public record ---------------
     def load_statuses(self, items: dict[str, Recommendation], sources: dict[str, Source]) -> None:
-        for entry in _load_yaml(self.dir / "statuses.yaml"):
+        later = self.dir / STATUSES_SINCE_2018
+        entries = [(STATUSES_2018, e) for e in _load_yaml(self.dir / STATUSES_2018)]
+        entries += [(STATUSES_SINCE_2018, e) for e in (_load_yaml(later) if later.exists() else [])]
+        for name, entry in entries:
             code = entry["code"]
-            where = f"statuses.yaml, {code}"
+            where = f"{name}, {code}"
+            if name == STATUSES_SINCE_2018:
+                self._check_research(entry, where)
             item = self._lookup(items, code, where, "item")
             status = entry["status"]
             if status not in Status.values:
@@ -433,6 +441,18 @@ class Seeder:
                 recommendation=item, status=status, note=note, effective_date=effective_date, evidence=evidence
             )
             self.report.add("statuses", "created")
+
+    def _check_research(self, entry: dict[str, Any], where: str) -> None:
+        """A status after June 2018 stands on an entry of the research log, and on web evidence of its own."""
+        research = entry.get("research")
+        if not research or not (self.dir / RESEARCH_DIR / f"{research}.md").exists():
+            raise FixtureError(f"{where}: name its entry of {RESEARCH_DIR}/ in `research` (e.g. research: bm18-1).")
+        evidence = entry.get("evidence") or {}
+        if not evidence.get("url") or evidence.get("quote"):
+            raise FixtureError(
+                f"{where}: give the evidence's web address, title, publisher and date, and no quote: "
+                "the note says in the tracker's own words what the source shows."
+            )
 
     def _seed_evidence(
         self, item: Recommendation, entry: dict[str, Any] | None, sources: dict[str, Source], where: str

@@ -106,17 +106,78 @@ def test_framework_agreement_status_cites_the_2010_joint_declaration(seeded):
 
 
 def test_seeded_statuses_carry_a_note_and_evidence_quoting_the_brief(seeded):
-    seeded_changes = StatusChange.objects.select_related("evidence__source", "recommendation")
-    assert seeded_changes.count() == len(_fixture("statuses.yaml")) >= 10
-    for change in seeded_changes:
-        assert change.effective_date == datetime.date(2018, 6, 1)
+    june_2018 = StatusChange.objects.select_related("evidence__source", "recommendation").filter(
+        effective_date=datetime.date(2018, 6, 1)
+    )
+    assert june_2018.count() == len(_fixture("statuses.yaml")) >= 10
+    for change in june_2018:
         assert change.recorded_by is None and change.note
         assert change.evidence and change.evidence.source.slug == BRIEF and change.evidence.quote
-        assert change.recommendation.status == change.to_status
     acsa = Recommendation.objects.get(code="BM18-1")
-    assert acsa.status == Status.IN_PROGRESS and "late April" in acsa.status_changes.get().evidence.quote
-    unlisted = Recommendation.objects.exclude(code__in=[e["code"] for e in _fixture("statuses.yaml")])
+    assert "late April" in acsa.status_changes.get(effective_date=datetime.date(2018, 6, 1)).evidence.quote
+    assessed = {e["code"] for name in ("statuses.yaml", "statuses_since_2018.yaml") for e in _fixture(name)}
+    unlisted = Recommendation.objects.exclude(code__in=assessed)
     assert set(unlisted.values_list("status", flat=True)) == {Status.NOT_ASSESSED}
+    for item in Recommendation.objects.filter(code__in=assessed):
+        assert item.status == item.status_changes.order_by("effective_date", "id").last().to_status
+
+
+def test_the_steps_since_2018_are_dated_changes_with_web_evidence_and_a_research_entry(seeded):
+    entries = _fixture("statuses_since_2018.yaml")
+    later = StatusChange.objects.select_related("evidence", "recommendation").filter(
+        effective_date__gt=datetime.date(2018, 6, 1)
+    )
+    assert later.count() == len(entries) >= 20
+    for change in later:
+        assert change.recorded_by is None and change.note and change.effective_date <= datetime.date.today()
+        evidence = change.evidence
+        assert evidence.url.startswith(("http://", "https://")) and evidence.title and evidence.publisher
+        assert evidence.published and not evidence.quote  # the note says it in the tracker's own words
+    for entry in entries:
+        assert (FIXTURES / "research" / f"{entry['research']}.md").exists(), entry["code"]
+    # The ACSA: signed in 2018 (in progress on 1 June 2018), in force by the 2019 summit.
+    acsa = Recommendation.objects.get(code="BM18-1")
+    assert [(c.to_status, c.effective_date) for c in acsa.status_changes.order_by("effective_date", "id")] == [
+        (Status.IN_PROGRESS, datetime.date(2018, 6, 1)),
+        (Status.IMPLEMENTED, datetime.date(2019, 8, 24)),
+    ]
+    # Several steps of one agreement, each its own dated change: the timeline tells the story.
+    gsomia = Recommendation.objects.get(code="BM18-2")
+    assert gsomia.status_changes.filter(effective_date__gt=datetime.date(2018, 6, 1)).count() >= 2
+
+
+def test_a_later_step_without_its_research_entry_or_with_a_quote_is_refused(seeded, tmp_path):
+    folder = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, folder)
+    path = folder / "statuses_since_2018.yaml"
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries[0]["research"] = "no-such-entry"
+    path.write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(CommandError, match="research"):
+        call_command("seed", fixtures=str(folder), verbosity=0)
+    entries[0]["research"] = "bm18-1"
+    entries[0]["evidence"]["quote"] = "A sentence copied from the source."
+    path.write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(CommandError, match="no quote"):
+        call_command("seed", fixtures=str(folder), verbosity=0)
+
+
+def test_a_later_step_leaves_an_item_an_analyst_has_moved_on_alone(db, analyst, tmp_path):
+    # The tracker as it stood before the research was loaded: the 2018 statuses only.
+    folder = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, folder)
+    (folder / "statuses_since_2018.yaml").unlink()
+    call_command("seed", fixtures=str(folder), verbosity=0)
+    item = Recommendation.objects.get(code="BM18-3")
+    recommendation_change_status(recommendation=item, status="not_started", note="Analyst's view.", recorded_by=analyst)
+
+    out = StringIO()
+    call_command("seed", stdout=out)  # now with the steps since 2018
+
+    assert Recommendation.objects.get(code="BM18-3").status == "not_started"
+    assert not item.status_changes.filter(effective_date__gt=datetime.date(2018, 6, 1), recorded_by=None).exists()
+    assert "BM18-3" in out.getvalue()  # named as left alone
+    assert Recommendation.objects.get(code="BM18-1").status == Status.IMPLEMENTED  # the others come in
 
 
 def test_owners_use_todays_names_with_their_1997_names(seeded):
@@ -137,18 +198,21 @@ def test_seed_twice_changes_nothing(seeded):
 
 
 def test_seed_keeps_the_history_analysts_recorded(seeded, analyst):
-    item = Recommendation.objects.get(code="BM18-1")
+    item = Recommendation.objects.get(code="BM18-4")  # the 2+2: no later step in the fixtures
     recommendation_change_status(
         recommendation=item,
-        status=Status.IMPLEMENTED,
-        note="Entered into force.",
-        effective_date=datetime.date(2019, 7, 1),
+        status=Status.PARTIALLY_IMPLEMENTED,
+        note="Meetings became less regular.",
+        effective_date=datetime.date(2022, 3, 10),
         recorded_by=analyst,
     )
     call_command("seed", verbosity=0)
     item.refresh_from_db()
-    assert item.status == Status.IMPLEMENTED
-    assert list(item.status_changes.values_list("to_status", flat=True)) == [Status.IN_PROGRESS, Status.IMPLEMENTED]
+    assert item.status == Status.PARTIALLY_IMPLEMENTED
+    assert list(item.status_changes.values_list("to_status", flat=True)) == [
+        Status.IMPLEMENTED,
+        Status.PARTIALLY_IMPLEMENTED,
+    ]
 
 
 def test_a_changed_fixture_updates_in_place_and_keeps_history(seeded, analyst, tmp_path):

@@ -5,7 +5,6 @@ Each test loads the real seed (the two documents' items, links and 2018 statuses
 
 from __future__ import annotations
 
-import datetime
 import os
 import re
 from pathlib import Path
@@ -15,7 +14,6 @@ from django.http import QueryDict
 
 from recommendations.filters import RecommendationFilterSet
 from recommendations.models import Recommendation
-from recommendations.services import recommendation_change_status
 from recommendations.vocabulary import Status
 from tests.conftest import PASSWORD
 
@@ -133,7 +131,7 @@ def test_a_shared_url_shows_a_colleague_the_same_view(page: Page, live_server, s
 def test_analyst_records_a_status_change_that_the_page_the_timeline_and_the_api_show(
     page: Page, live_server, seeded, analyst
 ):
-    item = Recommendation.objects.get(code="BM18-1")
+    item = Recommendation.objects.get(code="BM18-4")
     page.goto(f"{live_server.url}/admin/login/?next=/admin/")
     page.get_by_label("Username").fill(analyst.username)
     page.get_by_label("Password").fill(PASSWORD)
@@ -141,35 +139,35 @@ def test_analyst_records_a_status_change_that_the_page_the_timeline_and_the_api_
     expect(page.get_by_role("link", name="Log out").or_(page.get_by_role("button", name="Log out"))).to_be_visible()
 
     # From the item's public page, the analyst's way into the admin.
-    page.goto(f"{live_server.url}/recommendations/BM18-1/")
+    page.goto(f"{live_server.url}/recommendations/BM18-4/")
     page.get_by_role("link", name="Record a status change").click()
     expect(page).to_have_url(re.compile(rf"/admin/recommendations/recommendation/{item.pk}/change-status/$"))
-    page.locator('input[name="status"][value="implemented"]').check()
-    page.get_by_label("Note").fill("The ACSA was ratified and entered into force in July 2019.")
-    page.get_by_label("Effective date").fill("2019-07-01")
-    page.get_by_label("Evidence web address").fill("https://example.org/acsa-entry-into-force")
-    page.get_by_label("Evidence title").fill("Canada-Japan ACSA enters into force")
+    page.locator('input[name="status"][value="partially_implemented"]').check()
+    page.get_by_label("Note").fill("The 2+2 met only every two to three years after 2018.")
+    page.get_by_label("Effective date").fill("2022-03-10")
+    page.get_by_label("Evidence web address").fill("https://example.org/two-plus-two")
+    page.get_by_label("Evidence title").fill("Canada-Japan 2+2 meetings")
     page.get_by_role("button", name="Record status change").click()
-    expect(page.locator(".messagelist")).to_contain_text("status changed from In progress to Implemented")
+    expect(page.locator(".messagelist")).to_contain_text("status changed from Implemented to Partially implemented")
 
-    page.goto(f"{live_server.url}/recommendations/BM18-1/")
-    expect(page.get_by_test_id("current-status")).to_have_text("Implemented")
+    page.goto(f"{live_server.url}/recommendations/BM18-4/")
+    expect(page.get_by_test_id("current-status")).to_have_text("Partially implemented")
     last = page.get_by_test_id("timeline").locator("li.change").last
-    expect(last).to_contain_text("2019-07-01")
-    expect(last).to_contain_text("The ACSA was ratified and entered into force in July 2019.")
+    expect(last).to_contain_text("2022-03-10")
+    expect(last).to_contain_text("The 2+2 met only every two to three years after 2018.")
     expect(last).to_contain_text(f"Recorded by {analyst.username}")
-    expect(last.get_by_role("link", name="Canada-Japan ACSA enters into force")).to_have_attribute(
-        "href", "https://example.org/acsa-entry-into-force"
+    expect(last.get_by_role("link", name="Canada-Japan 2+2 meetings")).to_have_attribute(
+        "href", "https://example.org/two-plus-two"
     )
 
-    api = page.request.get(f"{live_server.url}/api/recommendations/BM18-1/")
+    api = page.request.get(f"{live_server.url}/api/recommendations/BM18-4/")
     assert api.ok
     data = api.json()
-    assert data["status"] == "implemented" and data["status_date"] == "2019-07-01"
+    assert data["status"] == "partially_implemented" and data["status_date"] == "2022-03-10"
     latest = data["status_history"][-1]
-    assert latest["note"] == "The ACSA was ratified and entered into force in July 2019."
+    assert latest["note"] == "The 2+2 met only every two to three years after 2018."
     assert latest["recorded_by"] == analyst.username
-    assert latest["evidence"]["url"] == "https://example.org/acsa-entry-into-force"
+    assert latest["evidence"]["url"] == "https://example.org/two-plus-two"
 
 
 def statuses_shown_as_of(page: Page) -> dict[str, str]:
@@ -181,10 +179,7 @@ def statuses_shown_as_of(page: Page) -> dict[str, str]:
 
 
 def test_reviewer_reads_the_statuses_as_they_stood_on_a_past_date(page: Page, live_server, seeded):
-    item = Recommendation.objects.get(code="BM18-1")
-    recommendation_change_status(
-        recommendation=item, status="implemented", note="In force.", effective_date=datetime.date(2019, 7, 1)
-    )
+    item = Recommendation.objects.get(code="BM18-1")  # the ACSA: in force by August 2019, as seeded
     page.goto(f"{live_server.url}/?source=berkshire-miller-2018")
     page.get_by_label("Status as of").fill("2018-05-31")
     page.get_by_role("button", name="Search").click()
@@ -203,7 +198,7 @@ def test_reviewer_reads_the_statuses_as_they_stood_on_a_past_date(page: Page, li
     expect(page).to_have_url(re.compile(r"/recommendations/BM18-1/\?as_of=2018-06-01$"))
     expect(page.get_by_test_id("status-on")).to_contain_text("In progress")
     expect(page.get_by_test_id("current-status")).to_have_text("Implemented")
-    expect(page.get_by_test_id("timeline").locator("li.change--later")).to_contain_text("2019-07-01")
+    expect(page.get_by_test_id("timeline").locator("li.change--later")).to_contain_text("2019-08-24")
 
     page.get_by_role("link", name="Show today's only").click()
     expect(page).to_have_url(re.compile(r"/recommendations/BM18-1/$"))
