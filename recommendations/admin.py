@@ -41,7 +41,7 @@ from recommendations.services import (
     recommendation_update,
 )
 from recommendations.timeline import overdue_q
-from recommendations.vocabulary import Status
+from recommendations.vocabulary import LinkStatus, Status
 
 STALE_AFTER_DAYS = 365
 # Web addresses typed without a scheme are taken as https.
@@ -88,6 +88,21 @@ class FreshnessFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LinkStatusFilter(admin.SimpleListFilter):
+    """Evidence by the health of its web address, as the last link check found it (see `check_evidence_links`)."""
+
+    title = "link status"
+    parameter_name = "link_status"
+
+    def lookups(self, request, model_admin):
+        return LinkStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in LinkStatus.values:
+            return queryset.with_link_status(self.value())
+        return queryset
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -107,12 +122,22 @@ class EvidenceInline(ReadOnlyInline):
     """Evidence already recorded, read-only: nothing an analyst recorded is overwritten. A wrong link is retracted."""
 
     model = Evidence
-    fields = ["title", "link", "publisher", "published", "quote", "added_by", "added_at", "retraction_state"]
+    fields = [
+        "title",
+        "link",
+        "link_health",
+        "publisher",
+        "published",
+        "quote",
+        "added_by",
+        "added_at",
+        "retraction_state",
+    ]
     readonly_fields = fields
     verbose_name_plural = "evidence recorded (append-only: retract a wrong link, then add the right one)"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_retraction().select_related("added_by")
+        return super().get_queryset(request).with_retraction().with_link_check().select_related("added_by")
 
     @admin.display(description="link")
     def link(self, obj):
@@ -121,6 +146,46 @@ class EvidenceInline(ReadOnlyInline):
     @admin.display(description="retraction")
     def retraction_state(self, obj):
         return retraction_summary(obj)
+
+    @admin.display(description="link status")
+    def link_health(self, obj):
+        return link_health_summary(obj)
+
+
+def _day(moment: datetime.datetime) -> str:
+    return timezone.localtime(moment).date().isoformat()
+
+
+def link_health_summary(evidence: Evidence):
+    """Return what the last check of the evidence's web address found; for a dead link, since when, and
+    the archive's address for a copy."""
+    if not evidence.url:
+        return "—"
+    check = evidence.checked_link
+    if check is None:
+        return LinkStatus.UNCHECKED.label
+    if check.is_dead:
+        return format_html(
+            '<strong class="tracker-link-dead">Link dead since {}</strong> ({}{}; checked {}) · '
+            '<a href="{}" rel="noopener">archived copy</a>',
+            _day(check.dead_since),
+            check.get_outcome_display(),
+            f", {check.detail}" if check.detail else "",
+            _day(check.checked_at),
+            check.archived_url,
+        )
+    if check.status == LinkStatus.FAILING:
+        return format_html(
+            "<strong>Failing</strong>: {}{} ({} failed check{} in a row; checked {})",
+            check.get_outcome_display(),
+            f", {check.detail}" if check.detail else "",
+            check.consecutive_failures,
+            "" if check.consecutive_failures == 1 else "s",
+            _day(check.checked_at),
+        )
+    if check.status == LinkStatus.REDIRECTED:
+        return format_html("Redirected to {} (checked {})", check.final_url, _day(check.checked_at))
+    return format_html("OK (checked {})", _day(check.checked_at))
 
 
 def retraction_summary(evidence: Evidence):
@@ -454,13 +519,14 @@ class StatusChangeAdmin(admin.ModelAdmin):
 class EvidenceAdmin(admin.ModelAdmin):
     """Recorded evidence, read-only: a status change cites it, so it never changes under that change."""
 
-    list_display = ["title", "recommendation", "publisher", "published", "added_by", "retracted"]
-    list_filter = ["publisher", "source", ("retraction", admin.EmptyFieldListFilter)]
+    list_display = ["title", "recommendation", "publisher", "published", "added_by", "retracted", "link_health"]
+    list_filter = ["publisher", "source", ("retraction", admin.EmptyFieldListFilter), LinkStatusFilter]
     search_fields = ["title", "url", "quote", "recommendation__code"]
-    list_select_related = ["recommendation", "added_by", "retraction"]
+    list_select_related = ["recommendation", "added_by", "retraction", "link_check"]
     fields = [
         "recommendation",
         "url",
+        "link_health",
         "source",
         "title",
         "publisher",
@@ -488,6 +554,12 @@ class EvidenceAdmin(admin.ModelAdmin):
     @admin.display(description="retraction")
     def retraction_state(self, obj):
         return retraction_summary(obj)
+
+    link_health = EvidenceInline.link_health
+
+    def get_queryset(self, request):
+        # The change page reads the link check too; the list has it from list_select_related.
+        return super().get_queryset(request).with_link_check()
 
     def get_urls(self):
         return [

@@ -5,8 +5,8 @@ an empty database (after `migrate`), so that the restored tracker serves the
 same data as the one it came from: users (with password hashes, groups and
 permissions) and their API tokens, sources with their full text, themes,
 owners, items with their version and times, links, evidence with its
-retractions, the whole status log and edit history, with each row's
-authorship, and what the seed last wrote.
+retractions and the last check of its web address, the whole status log and
+edit history, with each row's authorship, and what the seed last wrote.
 
 Every row keeps its primary key, so URLs and ids that users and scripts hold
 stay valid. Columns the database derives (the search document) are not
@@ -46,6 +46,7 @@ from rest_framework.authtoken.models import Token
 from recommendations.derived import rebuild_status_periods
 from recommendations.models import (
     Evidence,
+    EvidenceLinkCheck,
     EvidenceRetraction,
     Owner,
     Recommendation,
@@ -100,6 +101,8 @@ class Table:
     order_by: tuple[str, ...] = ("pk",)
     # Relations deliberately not carried in this section (restored from another one).
     skip: frozenset[str] = frozenset()
+    # A section that backups made before it existed lack: they restore with it empty.
+    optional: bool = False
 
 
 USERNAME = User.USERNAME_FIELD
@@ -144,6 +147,9 @@ TABLES: tuple[Table, ...] = (
         },
     ),
     Table("evidence_retractions", EvidenceRetraction, refs={"evidence": Ref(Evidence, "id"), "retracted_by": USER_REF}),
+    # What the last visit of each evidence web address found: an observation, not the record, but one that
+    # took a run of checks to make (a link is dead after two failures in a row), so it is kept.
+    Table("evidence_link_checks", EvidenceLinkCheck, refs={"evidence": Ref(Evidence, "id")}, optional=True),
     Table("edits", RecommendationEdit, refs={"recommendation": Ref(Recommendation, "code"), "edited_by": USER_REF}),
     # What the seed last wrote, so that a restored tracker's next seed keeps what analysts changed.
     Table("seeded_values", SeededValues),
@@ -319,8 +325,8 @@ class _Loader:
         loaded = {"groups": self.load_groups()}
         for table in TABLES:
             if table.section not in self.document:
-                if table.model is Token:
-                    continue  # exported with --no-tokens
+                if table.model is Token or table.optional:
+                    continue  # exported with --no-tokens, or before the section existed
                 raise BackupError(f"The backup has no {table.section!r} section.")
             loaded[table.section] = self.load_table(table)
         self.load_user_permissions()

@@ -7,6 +7,8 @@ has a rule, above all a status change, lives in `services.py`.
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
@@ -18,6 +20,8 @@ from django.utils import timezone
 
 from recommendations.vocabulary import (
     Level,
+    LinkOutcome,
+    LinkStatus,
     OwnerCountry,
     OwnerKind,
     RelationKind,
@@ -342,6 +346,14 @@ class EvidenceQuerySet(AppendOnlyQuerySet):
         """Return evidence with its retraction (if any) and its source fetched in the same query."""
         return self.select_related("source", "retraction", "retraction__retracted_by")
 
+    def with_link_check(self) -> EvidenceQuerySet:
+        """Return evidence with the latest check of its web address (if any) fetched in the same query."""
+        return self.select_related("link_check")
+
+    def with_link_status(self, status: str) -> EvidenceQuerySet:
+        """Return the evidence whose web address has this `LinkStatus` (see `evidence_link_status_q`)."""
+        return self.filter(evidence_link_status_q(status))
+
 
 class Evidence(AppendOnlyModel):
     """What shows an item's status: a web page or a source document held in the tracker,
@@ -407,6 +419,19 @@ class Evidence(AppendOnlyModel):
         """Return True when an analyst has retracted this evidence."""
         return hasattr(self, "retraction")
 
+    @property
+    def checked_link(self) -> EvidenceLinkCheck | None:
+        """Return the latest check of the web address, or None (no web address, or not checked yet).
+
+        Fetch it with `Evidence.objects.with_link_check()`, or reading it costs a query.
+        """
+        return getattr(self, "link_check", None) if self.url else None
+
+    @property
+    def link_status(self) -> str | None:
+        """Return the `LinkStatus` of the web address, or None for evidence without one."""
+        return link_status(self.checked_link) if self.url else None
+
 
 class EvidenceRetraction(AppendOnlyModel):
     """An analyst's withdrawal of recorded evidence: who, when and why.
@@ -438,6 +463,140 @@ class EvidenceRetraction(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Retraction of {self.evidence}"
+
+
+# --- the health of evidence web addresses ---------------------------------------------
+# The dead-link rule, written once: the admin, the pages, the API and the link check
+# all read it through `link_is_dead`, `link_status` and `evidence_link_status_q`.
+# Failures that count toward a dead link: a 403 or 429 (CLIENT_ERROR) often means the
+# site turns robots away, not that the page has gone, so it never makes a link dead.
+LINK_FAILURES = frozenset({LinkOutcome.NOT_FOUND, LinkOutcome.SERVER_ERROR, LinkOutcome.TIMEOUT, LinkOutcome.REFUSED})
+# A page the site says is gone is dead at once; other failures may pass, so they need a second check.
+LINK_DEAD_AT_ONCE = frozenset({LinkOutcome.NOT_FOUND})
+LINK_DEAD_AFTER_FAILURES = 2
+LINK_WORKING = frozenset({LinkOutcome.OK, LinkOutcome.REDIRECTED})
+ARCHIVE_URL = "https://web.archive.org/web/{stamp}/{url}"
+
+
+def link_is_dead(outcome: str, consecutive_failures: int) -> bool:
+    """Return True when a check's outcome, after this many consecutive failed checks, makes the link dead.
+
+    Dead: not found (404 or 410) once, or not found, a server error, a timeout or a
+    refused connection on `LINK_DEAD_AFTER_FAILURES` or more consecutive checks.
+    """
+    return outcome in LINK_DEAD_AT_ONCE or (
+        outcome in LINK_FAILURES and consecutive_failures >= LINK_DEAD_AFTER_FAILURES
+    )
+
+
+def link_status(check: EvidenceLinkCheck | None) -> str:
+    """Return the `LinkStatus` that a check (None: never checked) gives a web address."""
+    if check is None:
+        return LinkStatus.UNCHECKED
+    if link_is_dead(check.outcome, check.consecutive_failures):
+        return LinkStatus.DEAD
+    if check.outcome in LINK_WORKING:
+        return LinkStatus(check.outcome)
+    return LinkStatus.FAILING
+
+
+def evidence_link_status_q(status: str) -> Q:
+    """Return the condition on evidence that `link_status` gives its web address `status`.
+
+    The same rule as `link_is_dead` and `link_status`, for the database; the tests check that they agree.
+    """
+    outcome, failures = "link_check__outcome__in", "link_check__consecutive_failures"
+    if status == LinkStatus.UNCHECKED:
+        return ~Q(url="") & Q(link_check__isnull=True)
+    if status == LinkStatus.DEAD:
+        return Q(**{outcome: LINK_DEAD_AT_ONCE}) | Q(
+            **{outcome: LINK_FAILURES, f"{failures}__gte": LINK_DEAD_AFTER_FAILURES}
+        )
+    if status in LINK_WORKING:
+        return Q(link_check__outcome=status)
+    if status == LinkStatus.FAILING:
+        never_dead = set(LinkOutcome.values) - LINK_FAILURES - LINK_WORKING
+        return Q(**{outcome: never_dead}) | Q(
+            **{outcome: LINK_FAILURES - LINK_DEAD_AT_ONCE, f"{failures}__lt": LINK_DEAD_AFTER_FAILURES}
+        )
+    raise ValueError(f"Unknown link status {status!r}.")
+
+
+def archived_copy_url(url: str, on: datetime.date) -> str:
+    """Return the Internet Archive's address for its copy of `url` nearest to a date.
+
+    The archive answers it with the snapshot closest to that date (or says it has none):
+    it is where a copy would be, not a snapshot known to exist.
+    """
+    return ARCHIVE_URL.format(stamp=on.strftime("%Y%m%d"), url=url)
+
+
+class EvidenceLinkCheck(models.Model):
+    """The latest visit of one evidence web address: what it answered, and since when it has failed.
+
+    A derived observation, not part of the record: the evidence itself is never
+    changed, and this row is overwritten by each run of `manage.py check_evidence_links`
+    (through `services.evidence_link_check_record`). A dead link keeps its evidence,
+    with the archive's address for a copy offered beside it.
+    """
+
+    evidence = models.OneToOneField(Evidence, on_delete=models.CASCADE, related_name="link_check")
+    checked_at = models.DateTimeField(default=timezone.now, help_text="When the address was last visited.")
+    outcome = models.CharField(max_length=20, choices=LinkOutcome.choices, help_text="What the last visit found.")
+    http_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The HTTP status of the last answer; empty when no answer came."
+    )
+    final_url = models.CharField(
+        "final address", max_length=2000, blank=True, help_text="Where the address led after redirects."
+    )
+    detail = models.CharField(max_length=300, blank=True, help_text="What went wrong, in a few words.")
+    archived_url = models.CharField(
+        "archived copy",
+        max_length=2100,
+        blank=True,
+        help_text="For a dead link only: the Internet Archive's address for its copy nearest to the evidence's date "
+        "(or the check's). The archive answers it with the nearest snapshot it holds; it is not a verified snapshot.",
+    )
+    consecutive_failures = models.PositiveIntegerField(
+        default=0,
+        help_text="How many checks in a row, up to the last, found it not found, failing on the server, "
+        "not answering or unreachable.",
+    )
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the first of those consecutive failed checks was made."
+    )
+
+    class Meta:
+        verbose_name = "evidence link check"
+        ordering = ["evidence"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_choices_q("outcome", LinkOutcome),
+                name="%(app_label)s_%(class)s_outcome_valid",
+                violation_error_message="Unknown outcome of a link check.",
+            ),
+        ]
+        indexes = [models.Index(fields=["checked_at"], name="linkcheck_checked_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.evidence_id}: {self.outcome} ({self.checked_at:%Y-%m-%d})"
+
+    @property
+    def is_dead(self) -> bool:
+        """Return True when the link counts as dead (see `link_is_dead`)."""
+        return link_is_dead(self.outcome, self.consecutive_failures)
+
+    @property
+    def status(self) -> str:
+        """Return the `LinkStatus` of the address."""
+        return link_status(self)
+
+    @property
+    def dead_since(self) -> datetime.datetime | None:
+        """Return when the first of the failed checks that made the link dead was made, or None while it is not."""
+        if not self.is_dead:
+            return None
+        return self.failing_since or self.checked_at
 
 
 class StatusChangeQuerySet(AppendOnlyQuerySet):

@@ -15,6 +15,7 @@ _VIEW_ALL = [
     "view_recommendationlink",
     "view_evidence",
     "view_evidenceretraction",
+    "view_evidencelinkcheck",
     "view_statuschange",
     "view_recommendationedit",
 ]

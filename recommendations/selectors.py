@@ -386,11 +386,14 @@ def recommendation_for_page(code: str) -> Recommendation:
         .prefetch_related(
             "themes",
             "owners",
-            Prefetch("evidence", queryset=Evidence.objects.with_retraction().order_by("published", "id")),
+            Prefetch(
+                "evidence",
+                queryset=Evidence.objects.with_retraction().with_link_check().order_by("published", "id"),
+            ),
             Prefetch(
                 "status_changes",
                 queryset=StatusChange.objects.select_related(
-                    "recorded_by", "evidence", "evidence__source", "evidence__retraction"
+                    "recorded_by", "evidence", "evidence__source", "evidence__retraction", "evidence__link_check"
                 ).order_by("effective_date", "recorded_at", "id"),
             ),
             Prefetch(

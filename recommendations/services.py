@@ -6,7 +6,8 @@ validates the change, appends to the status log, updates the item's current
 status and bumps its version, in one transaction. `recommendation_update` is
 the only code that changes an item's other fields, and writes each change to
 the item's edit history in the same transaction. Evidence is only ever added
-(`evidence_create`) or retracted (`evidence_retract`), never edited.
+(`evidence_create`) or retracted (`evidence_retract`), never edited; what a visit
+of its web address found is kept beside it (`evidence_link_check_record`).
 
 Errors are raised as `django.core.exceptions.ValidationError` with a dict
 keyed by the input field, so that forms and the API can show each message
@@ -27,7 +28,9 @@ from django.utils import timezone
 
 from recommendations import bulk, derived
 from recommendations.models import (
+    LINK_FAILURES,
     Evidence,
+    EvidenceLinkCheck,
     EvidenceRetraction,
     Owner,
     Recommendation,
@@ -37,6 +40,7 @@ from recommendations.models import (
     StatusChange,
     StatusPeriod,
     Theme,
+    archived_copy_url,
 )
 from recommendations.vocabulary import RelationKind, Status
 
@@ -245,6 +249,46 @@ def evidence_retract(
     retraction = EvidenceRetraction.objects.create(evidence=evidence, reason=reason, retracted_by=retracted_by)
     _bump(item, [], original=evidence.recommendation)
     return retraction
+
+
+@transaction.atomic
+def evidence_link_check_record(
+    *,
+    evidence: Evidence,
+    outcome: str,
+    http_status: int | None = None,
+    final_url: str = "",
+    detail: str = "",
+    checked_at: datetime.datetime | None = None,
+) -> EvidenceLinkCheck:
+    """Record what a visit of the evidence's web address found, in place of the previous visit, and return it.
+
+    The evidence itself is not touched, nor the item's version: a link check is an
+    observation beside the record, not part of it. Counts the failed checks in a row
+    (see `models.LINK_FAILURES`) and when they began; a link that is then dead (see
+    `models.link_is_dead`) gets the archive's address for a copy near the evidence's
+    date (or the check's), and loses it when it answers again.
+    """
+    checked_at = checked_at or timezone.now()
+    check = EvidenceLinkCheck.objects.select_for_update().filter(evidence=evidence).first()
+    if check is None:
+        check = EvidenceLinkCheck(evidence=evidence)
+    if outcome in LINK_FAILURES:
+        if not check.consecutive_failures:
+            check.failing_since = checked_at
+        check.consecutive_failures += 1
+    else:
+        check.consecutive_failures, check.failing_since = 0, None
+    check.checked_at = checked_at
+    check.outcome = outcome
+    check.http_status = http_status
+    check.final_url = final_url[: EvidenceLinkCheck._meta.get_field("final_url").max_length]
+    check.detail = detail[: EvidenceLinkCheck._meta.get_field("detail").max_length]
+    on = evidence.published or timezone.localtime(checked_at).date()
+    check.archived_url = archived_copy_url(evidence.url, on) if check.is_dead else ""
+    check.full_clean(exclude=["evidence"])
+    check.save()
+    return check
 
 
 @dataclass(frozen=True)

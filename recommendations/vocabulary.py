@@ -80,3 +80,25 @@ RELATION_INVERSE_LABELS: dict[str, str] = {
 def status_definition(code: str) -> str:
     """Return the plain-language definition of a status code."""
     return STATUS_DEFINITIONS[Status(code)]
+
+
+class LinkOutcome(models.TextChoices):
+    """What one visit of an evidence web address found."""
+
+    OK = "ok", "OK"
+    REDIRECTED = "redirected", "Redirected"
+    NOT_FOUND = "not_found", "Not found (404 or 410)"
+    SERVER_ERROR = "server_error", "Server error (5xx)"
+    CLIENT_ERROR = "client_error", "Refused by the site (other 4xx)"
+    TIMEOUT = "timeout", "No answer in time"
+    REFUSED = "refused", "Unreachable (connection refused, unknown host, network error)"
+
+
+class LinkStatus(models.TextChoices):
+    """The health of an evidence web address, as pages, the admin and the API show it."""
+
+    UNCHECKED = "unchecked", "Not checked yet"
+    OK = "ok", "OK"
+    REDIRECTED = "redirected", "Redirected"
+    FAILING = "failing", "Failing (not dead yet)"
+    DEAD = "dead", "Dead"

@@ -87,6 +87,9 @@ EVIDENCE_COLUMNS = [
     "retracted_at",
     "retracted_by",
     "retraction_reason",
+    "link_status",
+    "link_checked_at",
+    "archived_url",
 ]
 
 
@@ -245,7 +248,10 @@ def recommendation_for_detail(code: str) -> Recommendation | None:
             "themes",
             "owners",
             Prefetch("children", queryset=Recommendation.objects.order_by("position")),
-            Prefetch("evidence", queryset=Evidence.objects.with_retraction().order_by("published", "id")),
+            Prefetch(
+                "evidence",
+                queryset=Evidence.objects.with_retraction().with_link_check().order_by("published", "id"),
+            ),
             Prefetch(
                 "status_changes",
                 queryset=StatusChange.objects.select_related("recorded_by", "evidence__source").order_by(
@@ -353,9 +359,11 @@ def _label(link, outgoing: bool) -> dict[str, str]:
 
 
 def evidence_row(evidence: Evidence, links: Links) -> dict[str, Any]:
-    """Return one evidence record as the API shows it, with its retraction if it has one."""
+    """Return one evidence record as the API shows it, with its retraction if it has one, and the health of
+    its web address (`models.link_status`)."""
     source = evidence.source.slug if evidence.source_id else None
     retraction = evidence.retraction if evidence.is_retracted else None
+    check = evidence.checked_link
     return {
         "id": evidence.id,
         "title": evidence.title,
@@ -369,12 +377,15 @@ def evidence_row(evidence: Evidence, links: Links) -> dict[str, Any]:
         "retracted_at": retraction.retracted_at if retraction else None,
         "retracted_by": retraction.retracted_by.get_username() if retraction and retraction.retracted_by else None,
         "retraction_reason": retraction.reason if retraction else "",
+        "link_status": evidence.link_status,
+        "link_checked_at": check.checked_at if check else None,
+        "archived_url": check.archived_url if check else "",
     }
 
 
 def evidence_queryset(item: Recommendation) -> QuerySet:
     """Return an item's evidence, oldest first, ready for `evidence_row`."""
-    return Evidence.objects.filter(recommendation=item).with_retraction().order_by("published", "id")
+    return Evidence.objects.filter(recommendation=item).with_retraction().with_link_check().order_by("published", "id")
 
 
 def status_change_row_from(change: StatusChange, item: Recommendation, links: Links) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from rest_framework.relations import MANY_RELATION_KWARGS
 from recommendations.models import Owner, Source, Theme
 from recommendations.roles import ANALYST_GROUP
 from recommendations.services import ERROR_NOTE_REQUIRED
-from recommendations.vocabulary import Level, OwnerCountry, OwnerKind, RelationKind, SourceKind, Status
+from recommendations.vocabulary import Level, LinkStatus, OwnerCountry, OwnerKind, RelationKind, SourceKind, Status
 
 ERROR_UNKNOWN_REFERENCE = "Unknown {what}: {value}. Use one of: {known}."
 ERROR_REFERENCE_TYPE = "Give the {what} as a text {slug_name}."
@@ -223,6 +223,21 @@ class EvidenceSerializer(EvidenceBriefSerializer):
     )
     retracted_by = serializers.CharField(allow_null=True, help_text="Who retracted it.")
     retraction_reason = serializers.CharField(help_text="Why it was retracted; empty while it stands.")
+    link_status = serializers.ChoiceField(
+        choices=LinkStatus.choices,
+        allow_null=True,
+        help_text="The health of its web address at the last check: dead when not found (404, 410) once, or not "
+        "found, failing on the server, not answering or unreachable on two checks in a row; failing when a check "
+        "failed but the link is not dead (yet). Null for evidence without a web address. Dead evidence stays on "
+        "record.",
+    )
+    link_checked_at = serializers.DateTimeField(
+        allow_null=True, help_text="When its web address was last checked (null: never)."
+    )
+    archived_url = serializers.CharField(
+        help_text="For a dead link: the Internet Archive's address for its copy nearest the evidence's date. The "
+        "archive answers it with the nearest snapshot it holds; it is not a verified snapshot. Empty otherwise."
+    )
 
 
 class EditSerializer(serializers.Serializer):
