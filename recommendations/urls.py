@@ -13,6 +13,8 @@ urlpatterns = [
     path("sources/<slug:slug>/", views.SourceDetailView.as_view(), name="source-detail"),
     path("progress/", views.ProgressView.as_view(), name="progress"),
     path("methodology/", views.MethodologyView.as_view(), name="methodology"),
+    path("methodology/research/", views.ResearchLogView.as_view(), name="research-log"),
+    path("methodology/research/<str:name>/", views.ResearchLogView.as_view(), name="research-entry"),
     path("feeds/changes/", feeds.StatusChangesFeed(), name="feed-changes"),
     path("feeds/themes/<slug:slug>/changes/", feeds.ThemeStatusChangesFeed(), name="feed-theme-changes"),
 ]

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
-from recommendations import selectors
+from recommendations import research, selectors
 from recommendations.filters import ORDERING_FIELDS, RecommendationFilterSet, parse_as_of
 from recommendations.models import CODE_VALIDATOR, Recommendation, Source, Theme
 from recommendations.roles import user_is_analyst
@@ -306,6 +306,7 @@ class RecommendationDetailView(AsOfMixin, DetailView):
         for edit in edits:
             edit.rows = selectors.edit_rows(edit)
         context.update(
+            research_entry=research.entry(item.code.lower()),
             edits=edits,
             in_place=selectors.quote_in_place(item.source.text, item.text),
             section_parts=selectors.section_parts(item.section),
@@ -376,6 +377,26 @@ class ProgressView(AsOfMixin, TemplateView):
             by_source=selectors.status_by_source(as_of),
             statuses=list(Status),
         )
+        return context
+
+
+class ResearchLogView(TemplateView):
+    """The research log behind the statuses after June 2018: the method, and an entry per item researched."""
+
+    template_name = "recommendations/research.html"
+    extra_context = {"nav": "methodology"}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        name = self.kwargs.get("name")
+        if name is None:
+            context.update(entry=research.entry("README"), entries=research.entries())
+            return context
+        entry = research.entry(name)
+        if entry is None:
+            raise Http404(f"No research entry is called “{name.replace(chr(0), '')}”.")
+        item = Recommendation.objects.filter(code=name.upper()).only("code", "title").first()
+        context.update(entry=entry, item=item)
         return context
 
 
