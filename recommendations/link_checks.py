@@ -79,7 +79,7 @@ def _answered(url: str, code: int, final_url: str) -> LinkResult:
 def _unreachable(error: BaseException) -> LinkResult:
     reason = error.reason if isinstance(error, URLError) else error
     if isinstance(reason, TimeoutError):
-        return LinkResult(LinkOutcome.TIMEOUT, detail="no answer in time")
+        return LinkResult(LinkOutcome.TIMEOUT, detail="timed out")
     if isinstance(reason, ConnectionRefusedError):
         return LinkResult(LinkOutcome.REFUSED, detail="connection refused")
     return LinkResult(LinkOutcome.REFUSED, detail=str(reason) or type(reason).__name__)
