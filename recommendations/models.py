@@ -288,6 +288,8 @@ class Recommendation(models.Model):
             models.Index(fields=["status", "-updated_at"], name="rec_status_updated_idx"),
             models.Index(fields=["level", "status"], name="rec_level_status_idx"),
             models.Index(fields=["due_date", "status"], name="rec_due_status_idx"),
+            # "these items, with this status": a semi-join with a theme's or an owner's items reads this index alone
+            models.Index(fields=["status", "id"], name="rec_status_id_idx"),
         ]
 
     def __str__(self) -> str:
