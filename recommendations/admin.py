@@ -477,8 +477,26 @@ class RecommendationAdmin(admin.ModelAdmin):
         return request.user.has_perm("recommendations.add_statuschange")
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """An append-only part of the record, or a view of one: listed and read here, written only by the services."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="item", ordering="recommendation__code")
+    def item_code(self, obj):
+        url = reverse("admin:recommendations_recommendation_change", args=[obj.recommendation_id])
+        return format_html('<a href="{}">{}</a>', url, obj.recommendation.code)
+
+
 @admin.register(StatusChange)
-class StatusChangeAdmin(admin.ModelAdmin):
+class StatusChangeAdmin(RecordAdmin):
     """Every status change across items, newest first: what changed, and who recorded it."""
 
     list_display = [
@@ -496,27 +514,13 @@ class StatusChangeAdmin(admin.ModelAdmin):
     ordering = ["-recorded_at", "-id"]
     list_select_related = ["recommendation", "recorded_by"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="item", ordering="recommendation__code")
-    def item_code(self, obj):
-        url = reverse("admin:recommendations_recommendation_change", args=[obj.recommendation_id])
-        return format_html('<a href="{}">{}</a>', url, obj.recommendation.code)
-
     @admin.display(description="note")
     def short_note(self, obj):
         return obj.note if len(obj.note) <= 120 else obj.note[:117] + "…"
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(admin.ModelAdmin):
+class EvidenceAdmin(RecordAdmin):
     """Recorded evidence, read-only: a status change cites it, so it never changes under that change."""
 
     list_display = ["title", "recommendation", "publisher", "published", "added_by", "retracted", "link_health"]
@@ -537,15 +541,6 @@ class EvidenceAdmin(admin.ModelAdmin):
         "retraction_state",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False  # added from the item's page, through the service
-
-    def has_change_permission(self, request, obj=None):
-        return False  # append-only: retracted, never edited
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="retracted", boolean=True)
     def retracted(self, obj):
@@ -626,25 +621,16 @@ class OwnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(RecommendationLink)
-class RecommendationLinkAdmin(admin.ModelAdmin):
+class RecommendationLinkAdmin(RecordAdmin):
     """Links across items, to read; they are changed on the item's page, where the change goes on record."""
 
     list_display = ["from_recommendation", "kind", "to_recommendation"]
     list_filter = ["kind"]
     list_select_related = ["from_recommendation", "to_recommendation"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(RecommendationEdit)
-class RecommendationEditAdmin(admin.ModelAdmin):
+class RecommendationEditAdmin(RecordAdmin):
     """Every edit of an item's fields across items, newest first: who changed what, from what to what."""
 
     list_display = ["edited_at", "item_code", "fields_changed", "edited_by", "version"]
@@ -655,20 +641,6 @@ class RecommendationEditAdmin(admin.ModelAdmin):
     list_select_related = ["recommendation", "edited_by"]
     fields = ["recommendation", "edited_at", "edited_by", "what_changed", "note", "version"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="item", ordering="recommendation__code")
-    def item_code(self, obj):
-        url = reverse("admin:recommendations_recommendation_change", args=[obj.recommendation_id])
-        return format_html('<a href="{}">{}</a>', url, obj.recommendation.code)
 
     @admin.display(description="fields")
     def fields_changed(self, obj):
