@@ -22,7 +22,18 @@ def test_an_items_page_links_its_entry_and_the_entry_its_sources(client, seeded)
     entry = client.get("/methodology/research/bm18-1/").content.decode()
     assert 'href="https://www.mofa.go.jp/na/na1/ca/page3_002867.html"' in entry
     assert 'href="/recommendations/BM18-1/"' in entry
-    assert "research-link" not in client.get("/recommendations/JN97-SA-BIL-1/").content.decode()
+
+
+def test_every_item_has_a_research_entry_and_the_index_lists_it(seeded):
+    from django.conf import settings
+
+    from recommendations.models import Recommendation
+
+    folder = settings.FIXTURES_DIR / "research"
+    index = (folder / "README.md").read_text(encoding="utf-8")
+    for code in Recommendation.objects.values_list("code", flat=True):
+        assert (folder / f"{code.lower()}.md").exists(), code
+        assert f"| [{code}]({code.lower()}.md) |" in index, code
 
 
 @pytest.mark.parametrize("name", ["no-such-item", "..%2F..%2Fsettings", "README%00"])
