@@ -285,18 +285,7 @@ class RecommendationAdmin(admin.ModelAdmin):
         ("Status", {"fields": ["current_status"]}),
         (
             "Tracking",
-            {
-                "fields": [
-                    "title",
-                    "editorial_note",
-                    "level",
-                    "themes",
-                    "owners",
-                    "steward",
-                    "due_date",
-                    "due_date_note",
-                ]
-            },
+            {"fields": RecommendationAdminForm.Meta.fields},
         ),
         ("Record", {"fields": ["version", "updated_at", "loaded_version"], "classes": ["collapse"]}),
     ]

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from recommendations.models import Evidence, Recommendation
 from recommendations.services import (
+    EDITABLE_FIELDS_IN_ORDER,
     ERROR_EFFECTIVE_DATE_FUTURE,
     ERROR_NOTE_REQUIRED,
     ERROR_STALE_VERSION,
@@ -147,7 +148,8 @@ class RecommendationAdminForm(forms.ModelForm):
 
     class Meta:
         model = Recommendation
-        fields = ["title", "editorial_note", "level", "themes", "owners", "steward", "due_date", "due_date_note"]
+        # Links are edited in their own inline on the same page, and saved with these in one edit.
+        fields = [name for name in EDITABLE_FIELDS_IN_ORDER if name not in ("links",)]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -63,12 +63,21 @@ ERROR_RETRACTION_REASON_REQUIRED = (
 ERROR_EVIDENCE_ALREADY_RETRACTED = "This evidence has already been retracted."
 ERROR_EVIDENCE_RETRACTED = "This evidence has been retracted; choose other evidence or add the right one."
 
-# The fields of an item that analysts may change through `recommendation_update`.
-# The code, the source, the quoted text and the status have their own rules and paths.
-EDITABLE_FIELDS = frozenset(
-    {"title", "editorial_note", "level", "due_date", "due_date_note", "steward", "themes", "owners", "links"}
+# The fields of an item that analysts may change through `recommendation_update`, in the order forms show
+# them: the admin form, the API's PATCH and the service all read this list. The code, the source, the quoted
+# text and the status have their own rules and paths.
+EDITABLE_FIELDS_IN_ORDER = (
+    "title",
+    "editorial_note",
+    "level",
+    "themes",
+    "owners",
+    "steward",
+    "due_date",
+    "due_date_note",
+    "links",
 )
-# What a corrected fixture may change besides: where the quote stands and what it says.
+EDITABLE_FIELDS = frozenset(EDITABLE_FIELDS_IN_ORDER)
 SEED_FIELDS = EDITABLE_FIELDS | {"source", "parent", "section", "text"}
 # Fields kept in other tables than the item's row.
 RELATED_FIELDS = frozenset({"themes", "owners", "links"})

@@ -241,3 +241,11 @@ def _change_form_data(page):
             if "recommendation" in inline_form.fields or fs.fk.name in inline_form.fields:
                 data[f"{inline_form.prefix}-{fs.fk.name}"] = page.context["original"].pk
     return data
+
+
+def test_the_change_form_offers_the_editable_fields_the_service_names():
+    from recommendations.forms import RecommendationAdminForm
+    from recommendations.services import EDITABLE_FIELDS
+
+    form_fields = set(RecommendationAdminForm.Meta.fields)
+    assert form_fields == EDITABLE_FIELDS - {"links"}  # links have their own inline on the same page

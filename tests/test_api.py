@@ -965,3 +965,11 @@ def test_the_exact_counts_read_no_table_the_filter_does_not_need(client, recomme
             assert client.get(path).json()["count"] == 1
         count_sql = next(q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper())
         assert not any(table in count_sql for table in needless), (path, count_sql)
+
+
+def test_patch_takes_the_editable_fields_the_service_names_links_aside():
+    from recommendations.api.serializers import RecommendationUpdateSerializer
+    from recommendations.services import EDITABLE_FIELDS
+
+    # Links are edited on the item's admin page, where their form is; every other editable field is here.
+    assert set(RecommendationUpdateSerializer().fields) == EDITABLE_FIELDS - {"links"}
