@@ -12,7 +12,7 @@ from recommendations.services import (
     ERROR_EFFECTIVE_DATE_FUTURE,
     ERROR_NOTE_REQUIRED,
     ERROR_STALE_VERSION,
-    evidence_create,
+    NEW_EVIDENCE,
     recommendation_change_status,
 )
 from recommendations.vocabulary import STATUS_DEFINITIONS, Status
@@ -27,7 +27,7 @@ _EVIDENCE_FIELD_MAP = {
     "publisher": "evidence_publisher",
     "published": "evidence_date",
     "quote": "evidence_quote",
-    "__all__": "evidence_url",
+    "non_field_errors": "evidence_url",
 }
 
 
@@ -90,39 +90,34 @@ class StatusChangeForm(forms.Form):
     def save_for(self, recommendation: Recommendation, *, user, expected_version: int | None = None):
         """Record the change for one item through the service; map its refusals onto this form's fields.
 
-        Returns the StatusChange, or raises ValidationError after adding the errors to the form.
-        The caller runs this inside a transaction, so new evidence is not kept when the change is refused.
+        Returns the StatusChange, or raises ValidationError after adding the errors to the form. New
+        evidence is recorded with the change, in the service's one transaction, or not at all.
         """
         data = self.cleaned_data
-        evidence = data.get("existing_evidence")
+        new_evidence = None
+        if data.get("evidence_url"):
+            new_evidence = {
+                "url": data["evidence_url"],
+                "title": data["evidence_title"],
+                "publisher": data.get("evidence_publisher") or "",
+                "published": data.get("evidence_date"),
+                "quote": data.get("evidence_quote") or "",
+            }
         try:
-            if data.get("evidence_url"):
-                try:
-                    evidence = evidence_create(
-                        recommendation=recommendation,
-                        url=data["evidence_url"],
-                        title=data["evidence_title"],
-                        publisher=data.get("evidence_publisher") or "",
-                        published=data.get("evidence_date"),
-                        quote=data.get("evidence_quote") or "",
-                        added_by=user,
-                    )
-                    expected_version = None if expected_version is None else expected_version + 1
-                except ValidationError as exc:
-                    raise ValidationError(
-                        {_EVIDENCE_FIELD_MAP.get(k, "evidence_url"): v for k, v in exc.message_dict.items()}
-                    ) from exc
             return recommendation_change_status(
                 recommendation=recommendation,
                 status=data["status"],
                 note=data["note"],
                 effective_date=data["effective_date"],
                 recorded_by=user,
-                evidence=evidence,
+                evidence=data.get("existing_evidence"),
+                new_evidence=new_evidence,
                 expected_version=expected_version,
             )
         except ValidationError as exc:
             for name, messages in exc.message_dict.items():
+                if name.startswith(f"{NEW_EVIDENCE}."):
+                    name = _EVIDENCE_FIELD_MAP.get(name.removeprefix(f"{NEW_EVIDENCE}."), "evidence_url")
                 field = name if name in self.fields else None
                 # In a bulk change the same form speaks for many items: say which one.
                 prefix = "" if self.recommendation is not None else f"{recommendation.code}: "

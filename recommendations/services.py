@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -57,6 +57,8 @@ ERROR_STALE_VERSION = (
 )
 ERROR_EVIDENCE_OTHER_ITEM = "This evidence belongs to another item; choose evidence recorded for {code}."
 ERROR_FIELD_NOT_EDITABLE = "This field cannot be changed here."
+# How the errors of evidence recorded with a status change are named (`new_evidence.url`).
+NEW_EVIDENCE = "new_evidence"
 ERROR_RETRACTION_REASON_REQUIRED = (
     "Say why the evidence is retracted (e.g. the link points to the wrong page); the reason is public."
 )
@@ -121,15 +123,19 @@ def recommendation_change_status(
     effective_date: datetime.date | None = None,
     recorded_by: AbstractBaseUser | None = None,
     evidence: Evidence | None = None,
+    new_evidence: dict[str, Any] | None = None,
     expected_version: int | None = None,
 ) -> StatusChange:
     """Record a status change for an item and return the new log entry.
 
     The effective date defaults to today. Recording the same status again is
     allowed: it re-affirms the status as of a later date (with a new note and
-    evidence). Raises ValidationError (keyed by field) when the change is
-    refused, and StaleVersionError when `expected_version` is stale; in both
-    cases nothing is written.
+    evidence). Evidence is either recorded already (`evidence`) or recorded with
+    the change (`new_evidence`: its url, title, publisher, published, quote), and
+    then the change and its evidence are one write, one new version. Raises
+    ValidationError (keyed by field; the new evidence's as `new_evidence.url`…)
+    when the change is refused, and StaleVersionError when `expected_version` is
+    stale; in both cases nothing is written.
     """
     errors: dict[str, str] = {}
     note = (note or "").strip()
@@ -150,8 +156,21 @@ def recommendation_change_status(
         errors["evidence"] = ERROR_EVIDENCE_OTHER_ITEM.format(code=item.code)
     elif evidence is not None and EvidenceRetraction.objects.filter(evidence=evidence).exists():
         errors["evidence"] = ERROR_EVIDENCE_RETRACTED
+    if new_evidence is not None:
+        evidence = _evidence(item, new_evidence, added_by=recorded_by)
+        try:
+            evidence.full_clean()
+        except ValidationError as exc:
+            errors.update(
+                {
+                    f"{NEW_EVIDENCE}.{'non_field_errors' if name == NON_FIELD_ERRORS else name}": messages
+                    for name, messages in exc.message_dict.items()
+                }
+            )
     if errors:
         raise ValidationError(errors)
+    if new_evidence is not None:
+        evidence.save()
 
     change = StatusChange.objects.create(
         recommendation=item,
@@ -212,26 +231,38 @@ def evidence_create(
     published: datetime.date | None = None,
     quote: str = "",
     added_by: AbstractBaseUser | None = None,
+    expected_version: int | None = None,
 ) -> Evidence:
     """Validate and add an evidence record to an item, and return it.
 
     Adding evidence changes what the item shows, so it bumps the item's version.
+    Raises StaleVersionError when `expected_version` is stale.
     """
-    evidence = Evidence(
-        recommendation=recommendation,
-        title=(title or "").strip(),
-        url=(url or "").strip(),
-        source=source,
-        publisher=(publisher or "").strip(),
-        published=published,
-        quote=(quote or "").strip(),
+    item = _lock(recommendation)
+    _check_version(item, expected_version)
+    evidence = _evidence(
+        item,
+        {"title": title, "url": url, "source": source, "publisher": publisher, "published": published, "quote": quote},
         added_by=added_by,
     )
     evidence.full_clean()
     evidence.save()
-    item = _lock(recommendation)
     _bump(item, [], original=recommendation)
     return evidence
+
+
+def _evidence(item: Recommendation, data: dict[str, Any], *, added_by: AbstractBaseUser | None) -> Evidence:
+    """Return a new, unsaved evidence record of `item` from its fields (text trimmed)."""
+    return Evidence(
+        recommendation=item,
+        title=(data.get("title") or "").strip(),
+        url=(data.get("url") or "").strip(),
+        source=data.get("source"),
+        publisher=(data.get("publisher") or "").strip(),
+        published=data.get("published"),
+        quote=(data.get("quote") or "").strip(),
+        added_by=added_by,
+    )
 
 
 @transaction.atomic

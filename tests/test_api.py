@@ -488,6 +488,7 @@ def test_a_status_change_with_new_or_existing_evidence(analyst_api, recommendati
         format="json",
     )
     assert with_new.status_code == 201
+    assert with_new["ETag"] == '"2"'  # the change and its new evidence are one write: one new version
     evidence_id = with_new.json()["evidence"]["id"]
     with_existing = analyst_api.post(
         item_url("T-1", "status-changes/"),

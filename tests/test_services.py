@@ -17,6 +17,7 @@ from recommendations.services import (
     ERROR_NOTE_REQUIRED,
     StaleVersionError,
     evidence_create,
+    evidence_retract,
     recommendation_change_status,
     recommendation_update,
 )
@@ -209,3 +210,48 @@ def test_two_analysts_at_once_one_wins_and_the_other_is_told(recommendation, ana
     assert sorted(outcomes) == ["recorded", "stale"]
     item = Recommendation.objects.get(pk=recommendation.pk)
     assert item.status_changes.count() == 1 and item.version == loaded + 1
+
+
+def test_a_change_with_new_evidence_is_one_write_and_one_new_version(recommendation, analyst):
+    change = recommendation_change_status(
+        recommendation=recommendation,
+        status="in_progress",
+        note="Talks opened.",
+        recorded_by=analyst,
+        new_evidence={"url": "https://example.org/talks", "title": "Talks open"},
+        expected_version=1,
+    )
+    assert change.evidence.url == "https://example.org/talks" and change.evidence.added_by == analyst
+    assert Recommendation.objects.get(pk=recommendation.pk).version == 2
+
+
+def test_bad_new_evidence_refuses_the_whole_change_naming_the_field(recommendation):
+    with pytest.raises(ValidationError) as refused:
+        recommendation_change_status(
+            recommendation=recommendation,
+            status="in_progress",
+            note="Talks opened.",
+            new_evidence={"url": "javascript:alert(1)", "title": "Bad"},
+        )
+    assert "new_evidence.url" in refused.value.message_dict
+    assert not recommendation.evidence.exists() and not recommendation.status_changes.exists()
+    assert Recommendation.objects.get(pk=recommendation.pk).version == 1
+
+
+def test_every_write_takes_the_version_its_caller_read(recommendation):
+    evidence = evidence_create(
+        recommendation=recommendation, url="https://example.org/a", title="A", expected_version=1
+    )
+    for write in (
+        lambda: evidence_create(
+            recommendation=recommendation, url="https://example.org/b", title="B", expected_version=1
+        ),
+        lambda: evidence_retract(evidence=evidence, reason="Wrong page.", expected_version=1),
+        lambda: recommendation_change_status(
+            recommendation=recommendation, status="in_progress", note="x", expected_version=1
+        ),
+        lambda: recommendation_update(recommendation=recommendation, data={"title": "New"}, expected_version=1),
+    ):
+        with pytest.raises(StaleVersionError):
+            write()
+    assert Recommendation.objects.get(pk=recommendation.pk).version == 2

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from recommendations.api import schema, selectors
 from recommendations.api.conditions import expected_version, lock_for_write, require_if_match
-from recommendations.api.exceptions import etag_for, validation_error_data
+from recommendations.api.exceptions import etag_for
 from recommendations.api.filtering import FilterBackend
 from recommendations.api.pagination import TrackerPagination
 from recommendations.api.parsers import DepthLimitedJSONParser
@@ -275,18 +275,18 @@ class StatusChangeListView(ListAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         with transaction.atomic():
-            # The version is checked under the row lock, which this transaction holds until the change is in.
-            expected_version(request, lock_for_write(item), required=False)
-            evidence = data["evidence"]
-            if data["new_evidence"] is not None:
-                evidence = _create_evidence(item, data["new_evidence"], user=request.user, prefix="new_evidence.")
+            # If-Match is read under the row lock, which this transaction holds until the change is in;
+            # the service checks the version it names.
+            expected = expected_version(request, lock_for_write(item), required=False)
             change = recommendation_change_status(
                 recommendation=item,
                 status=data["status"],
                 note=data["note"],
                 effective_date=data["effective_date"],
                 recorded_by=request.user,
-                evidence=evidence,
+                evidence=data["evidence"],
+                new_evidence=data["new_evidence"],
+                expected_version=expected,
             )
             # Read back before the commit: once committed, the answer must not depend on another query.
             row = next(
@@ -331,8 +331,10 @@ class EvidenceListView(ListAPIView):
         serializer = EvidenceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
-            expected_version(request, lock_for_write(item), required=False)
-            evidence = _create_evidence(item, serializer.validated_data, user=request.user)
+            expected = expected_version(request, lock_for_write(item), required=False)
+            evidence = evidence_create(
+                recommendation=item, added_by=request.user, expected_version=expected, **serializer.validated_data
+            )
             row = selectors.evidence_row(evidence, selectors.Links(request))
         return _created(row, item)
 
@@ -360,22 +362,17 @@ class EvidenceRetractionView(TrackerAPIView):
         serializer = EvidenceRetractionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
-            expected_version(request, lock_for_write(item), required=False)
-            evidence_retract(evidence=evidence, reason=serializer.validated_data["reason"], retracted_by=request.user)
+            expected = expected_version(request, lock_for_write(item), required=False)
+            evidence_retract(
+                evidence=evidence,
+                reason=serializer.validated_data["reason"],
+                retracted_by=request.user,
+                expected_version=expected,
+            )
             row = selectors.evidence_row(
                 selectors.evidence_queryset(item).get(pk=evidence.pk), selectors.Links(request)
             )
         return _created(row, item)
-
-
-def _create_evidence(item: Recommendation, data: dict, *, user, prefix: str = ""):
-    """Record evidence through the service; with a prefix, its errors name the nested field (new_evidence.url)."""
-    try:
-        return evidence_create(recommendation=item, added_by=user, **data)
-    except ValidationError as exc:
-        if not prefix:
-            raise
-        raise ValidationError({f"{prefix}{k}": v for k, v in validation_error_data(exc).items()}) from exc
 
 
 def _created(data: dict, item: Recommendation) -> Response:
