@@ -92,9 +92,12 @@ def entry(name: str) -> Entry | None:
     path = folder() / f"{name}.md"
     if not path.is_file():
         return None
-    text = path.read_text(encoding="utf-8")
-    first = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("#")), name)
-    return Entry(name=name, title=first, html=render(text))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = next((i for i, line in enumerate(lines) if line.startswith("# ")), None)
+    title = lines[first][2:].strip() if first is not None else name
+    # The page shows the entry's title as its own heading: the body starts after it.
+    body = lines[first + 1 :] if first is not None else lines
+    return Entry(name=name, title=title, html=render("\n".join(body)))
 
 
 def entries() -> list[Entry]:

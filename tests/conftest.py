@@ -6,12 +6,25 @@ import itertools
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.core.management import call_command
 
 from recommendations.models import Owner, Recommendation, Source, Theme
 from recommendations.roles import ANALYST_GROUP, REVIEWER_GROUP
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles(settings):
+    # Request-rate counters live in the cache: each test starts with none. A shared Redis is never
+    # flushed (its tests use keys of their own).
+    local = "LocMemCache" in settings.CACHES["default"]["BACKEND"]
+    if local:
+        cache.clear()
+    yield
+    if local:
+        cache.clear()
 
 
 def _user(django_user_model, username: str, group: str | None, **extra):

@@ -37,14 +37,6 @@ def item_url(code: str, tail: str = "") -> str:
     return f"/api/recommendations/{code}/{tail}"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    # Throttle counters live in the cache: each test starts with none.
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def api():
     return APIClient()

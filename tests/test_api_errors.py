@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.test import RequestFactory
@@ -33,14 +32,6 @@ LIST = "/api/recommendations/"
 CHANGES = "/api/recommendations/T-1/status-changes/"
 EVIDENCE = "/api/recommendations/T-1/evidence/"
 ITEM = "/api/recommendations/T-1/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    # Throttle counters live in the cache: each test starts with none.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
