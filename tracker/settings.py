@@ -201,6 +201,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         # Query parameters sent empty count as not given: the schema says so.
         "recommendations.api.schema.allow_empty_query_values",
+        # A request line too long for the HTTP server is refused before Django (414).
+        "recommendations.api.schema.document_uri_too_long",
     ],
     # One name per vocabulary in the schema, however many fields use it.
     "ENUM_NAME_OVERRIDES": {

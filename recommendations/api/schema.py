@@ -218,6 +218,26 @@ def allow_empty_query_values(result, generator, request, public):
     return result
 
 
+# gunicorn's default `--limit-request-line`: a longer request line never reaches the tracker.
+REQUEST_LINE_LIMIT = 4094
+URI_TOO_LONG = {
+    "description": (
+        f"The request line (method, path and query) is longer than the HTTP server accepts ({REQUEST_LINE_LIMIT} "
+        "bytes under gunicorn). The server refuses it before the tracker sees it, so this one error is the "
+        "server's short HTML page, not JSON. Send fewer or shorter query parameters."
+    ),
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
+
+def document_uri_too_long(result, generator, request, public):
+    """A postprocessing hook (settings.SPECTACULAR_SETTINGS): any request may be refused with 414."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            operation.setdefault("responses", {})["414"] = URI_TOO_LONG
+    return result
+
+
 def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
