@@ -12,7 +12,7 @@ import datetime
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator, URLValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -47,6 +47,10 @@ CODE_VALIDATOR = RegexValidator(
     "Use upper-case letters, digits, dots and hyphens only, starting with a letter or digit (e.g. JN97-R3.1).",
 )
 HTTP_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message=ERROR_EVIDENCE_URL_SCHEME)
+ERROR_PRIORITY_NOTE_REQUIRED = "Say why the item is a priority in the priority note; it is shown with the flag."
+ERROR_SCHEDULE_MONTHS = "Give the schedule as a number of months from 1 to {max}, or leave it empty."
+# Ten years: a longer interval is no schedule a tracker can hold anyone to.
+MAX_SCHEDULE_MONTHS = 120
 
 
 def _choices_q(field: str, choices: type[models.TextChoices]) -> Q:
@@ -245,6 +249,24 @@ class Recommendation(models.Model):
     status_date = models.DateField(null=True, blank=True, help_text="The date the current status took effect.")
     due_date = models.DateField(null=True, blank=True, help_text="Set only where the text sets a deadline.")
     due_date_note = models.CharField(max_length=300, blank=True, help_text="How the due date was read from the text.")
+    schedule_months = models.PositiveSmallIntegerField(
+        "schedule (months)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SCHEDULE_MONTHS)],
+        help_text="Set only where the text sets a recurring schedule (a meeting every 12 to 18 months): the longest "
+        "interval it allows between two occurrences, in months. The item is overdue once its last recorded "
+        "occurrence is older than that.",
+    )
+    schedule_note = models.CharField(
+        max_length=300, blank=True, help_text="How the schedule was read from the text, in the tracker's words."
+    )
+    priority = models.BooleanField(
+        default=False, help_text="Flagged by analysts as a priority to follow; say why in the priority note."
+    )
+    priority_note = models.CharField(
+        max_length=300, blank=True, help_text="Why the item is a priority (required while it is one; shown publicly)."
+    )
     related = models.ManyToManyField(
         "self", through="RecommendationLink", symmetrical=False, related_name="+", blank=True
     )
@@ -282,6 +304,17 @@ class Recommendation(models.Model):
                 name="%(app_label)s_%(class)s_unique_position_in_source",
                 violation_error_message="Two items cannot share a place in the same document.",
             ),
+            models.CheckConstraint(
+                condition=Q(schedule_months__isnull=True)
+                | Q(schedule_months__gte=1, schedule_months__lte=MAX_SCHEDULE_MONTHS),
+                name="%(app_label)s_%(class)s_schedule_months_valid",
+                violation_error_message=ERROR_SCHEDULE_MONTHS.format(max=MAX_SCHEDULE_MONTHS),
+            ),
+            models.CheckConstraint(
+                condition=Q(priority=False) | ~Q(priority_note=""),
+                name="%(app_label)s_%(class)s_priority_has_note",
+                violation_error_message=ERROR_PRIORITY_NOTE_REQUIRED,
+            ),
         ]
         indexes = [
             # "filtered by status, newest first" and the change-following `updated_since`
@@ -290,6 +323,12 @@ class Recommendation(models.Model):
             models.Index(fields=["due_date", "status"], name="rec_due_status_idx"),
             # "these items, with this status": a semi-join with a theme's or an owner's items reads this index alone
             models.Index(fields=["status", "id"], name="rec_status_id_idx"),
+            # `priority=true` in reading order, and `overdue` over the few items with a schedule: partial indexes
+            # that hold only those items.
+            models.Index(fields=["source", "position"], condition=Q(priority=True), name="rec_priority_reading_idx"),
+            models.Index(
+                fields=["schedule_months"], condition=Q(schedule_months__isnull=False), name="rec_scheduled_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -306,6 +345,12 @@ class Recommendation(models.Model):
     def status_definition(self) -> str:
         """Return the plain-language definition of the current status."""
         return status_definition(self.status)
+
+    def clean(self) -> None:
+        """Refuse a priority without its note, naming the note (the database's constraint says the same)."""
+        super().clean()
+        if self.priority and not (self.priority_note or "").strip():
+            raise ValidationError({"priority_note": ERROR_PRIORITY_NOTE_REQUIRED})
 
 
 class RecommendationLink(models.Model):
