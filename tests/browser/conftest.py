@@ -130,7 +130,8 @@ def audit() -> Callable[..., None]:
     page under test (so the tests still notice a script of ours that the policy would refuse): the
     audit opens the same address in a context of its own, launched with Playwright's
     `bypass_csp=True`, with the page's viewport and cookies, and injects axe there. `ready` is a
-    selector to wait for first, for a page that draws itself with script (the API docs).
+    selector to wait for first, for a page that draws itself with script (the API docs); `prepare`
+    does what a person would do before the audit (open a dialogue, press a button).
     """
     if not AXE.exists():
         message = f"The accessibility audit needs {AXE.relative_to(HERE.parents[1])}: {AXE_INSTALL_HINT}."
@@ -138,7 +139,7 @@ def audit() -> Callable[..., None]:
             pytest.fail(f"FAIL: {message}")
         pytest.skip(message)
 
-    def run(page, *, ready: str | None = None) -> None:
+    def run(page, *, ready: str | None = None, prepare: Callable | None = None) -> None:
         viewport = page.viewport_size
         context = page.context.browser.new_context(
             bypass_csp=True,  # for the audit's own context only; see above
@@ -151,6 +152,8 @@ def audit() -> Callable[..., None]:
             checked.goto(page.url)
             if ready:
                 checked.locator(ready).first.wait_for(timeout=15_000)
+            if prepare:
+                prepare(checked)
             checked.add_script_tag(path=AXE)
             result = checked.evaluate(
                 "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
