@@ -8,8 +8,14 @@ Parameters (repeat one for OR; different ones combine with AND):
     search                 full text over title and quoted text (PostgreSQL: ranked full-text search)
     updated_since          ISO 8601 date or date-time
     as_of                  a date (YYYY-MM-DD, not in the future): every item's status is read as it stood on
-                           that day, from the status log; `status` and the orderings by status and status date
-                           then use that status
+                           that day, from the status log; `status`, `overdue` and the orderings by status and
+                           status date then use that status
+    overdue                true or false: overdue by its due date or its recurring schedule (the rule of
+                           `recommendations.timeline`), today or with `as_of` on that date
+    due_before, due_after  a date (YYYY-MM-DD): due on or before, on or after it (items without a due date are
+                           left out)
+    priority               true or false: flagged by analysts as a priority
+    code                   item codes: just those items (an unknown code is refused, by name)
     ordering               reading (default), code, status, status_date, updated_at, due_date; prefix - to reverse;
                            comma-separated, each term once (an empty or repeated term is refused)
 
@@ -35,7 +41,7 @@ from django_filters.fields import BaseCSVField
 
 from recommendations.models import READING_ORDER, Owner, Recommendation, Source, StatusChange, Theme
 from recommendations.search import search_recommendations
-from recommendations.timeline import STATUS_AS_OF, STATUS_DATE_AS_OF, status_on_in, with_status_on
+from recommendations.timeline import STATUS_AS_OF, STATUS_DATE_AS_OF, overdue_q, status_on_in, with_status_on
 from recommendations.vocabulary import Level, Status
 
 ERROR_NUL = "Remove the NUL character (%00) from this parameter."
@@ -43,6 +49,8 @@ ERROR_BAD_DATETIME = "Enter an ISO 8601 date (2018-06-01) or date-time (2018-06-
 ERROR_UNKNOWN_SLUGS = "Unknown {what}: {values}. Use one of: {known}."
 ERROR_AS_OF_FORMAT = "Enter a date as YYYY-MM-DD, e.g. 2018-06-01."
 ERROR_AS_OF_FUTURE = "Enter today's date or an earlier one: no status is known after today."
+ERROR_DATE_FORMAT = "Enter a date as YYYY-MM-DD, e.g. 2000-03-31."
+ERROR_BOOLEAN = "Enter true or false."
 ERROR_ORDERING_EMPTY = "Remove the empty sort term: give names separated by single commas, e.g. status,-status_date."
 ERROR_ORDERING_REPEATED = "Give each sort term once: %(terms)s is repeated."
 
@@ -94,19 +102,31 @@ class IsoDateOrDateTimeFilter(django_filters.Filter):
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class AsOfDateField(forms.Field):
-    """A calendar date written YYYY-MM-DD, today or earlier; empty means today's statuses."""
+class CalendarDateField(forms.Field):
+    """A calendar date written YYYY-MM-DD, nothing else; empty means not given."""
+
+    format_message = ERROR_DATE_FORMAT
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
         value = str(value).strip()
         if not _ISO_DATE.match(value):
-            raise ValidationError(ERROR_AS_OF_FORMAT, code="invalid")
+            raise ValidationError(self.format_message, code="invalid")
         try:
             return datetime.date.fromisoformat(value)
         except ValueError:
-            raise ValidationError(ERROR_AS_OF_FORMAT, code="invalid") from None
+            raise ValidationError(self.format_message, code="invalid") from None
+
+
+class CalendarDateFilter(django_filters.Filter):
+    field_class = CalendarDateField
+
+
+class AsOfDateField(CalendarDateField):
+    """A calendar date written YYYY-MM-DD, today or earlier; empty means today's statuses."""
+
+    format_message = ERROR_AS_OF_FORMAT
 
     def validate(self, value):
         super().validate(value)
@@ -132,6 +152,52 @@ class AsOfFilter(django_filters.Filter):
 
     def filter(self, qs: QuerySet, value):
         return with_status_on(qs, value) if value else qs
+
+
+class TrueFalseField(forms.Field):
+    """`true` or `false` (also `1` or `0`, in any case); empty means not given; anything else is refused.
+
+    Django's own boolean fields would read an unknown value as "not given" and filter nothing, silently.
+    """
+
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return self.VALUES[str(value).strip().lower()]
+        except KeyError:
+            raise ValidationError(ERROR_BOOLEAN, code="invalid") from None
+
+
+class TrueFalseFilter(django_filters.Filter):
+    """A yes-or-no filter on a boolean column: `true` keeps the items where it is set, `false` the others."""
+
+    field_class = TrueFalseField
+
+    def filter(self, qs: QuerySet, value):
+        if value is None:
+            return qs
+        return qs.filter(**{self.field_name: value})
+
+
+class OverdueFilter(django_filters.Filter):
+    """`overdue`: by the one overdue rule (`timeline.overdue_q`), today, or with `as_of` on that date with the
+    status then in effect, as the pages show "overdue then"."""
+
+    field_class = TrueFalseField
+
+    def filter(self, qs: QuerySet, value):
+        if value is None:
+            return qs
+        parent = getattr(self, "parent", None)
+        as_of = parent.as_of_date if parent is not None else None
+        if as_of:
+            qs, condition = with_status_on(qs, as_of), overdue_q(as_of, status=STATUS_AS_OF)
+        else:
+            condition = overdue_q()
+        return qs.filter(condition if value else ~condition)
 
 
 class StatusFilter(django_filters.MultipleChoiceFilter):
@@ -218,6 +284,28 @@ class CodesFilter(django_filters.Filter):
         if not value:
             return qs
         return qs.filter(**{f"{self.field_name}__{self.extra['to_field']}__in": value})
+
+
+class ItemCodesFilter(django_filters.Filter):
+    """`code`: items by their codes (repeat for several); an unknown code is refused by name.
+
+    `field_name` is the item's code column as seen from the filtered rows (`code`, or
+    `recommendation__code` for status changes); the rows are matched by the items' ids.
+    """
+
+    field_class = SlugsField
+
+    def __init__(self, *, field_name: str = "code", **kwargs) -> None:
+        kwargs.setdefault("label", "Item code")
+        super().__init__(field_name=field_name, model=Recommendation, to_field="code", what="item code", **kwargs)
+
+    def filter(self, qs: QuerySet, value):
+        if not value:
+            return qs
+        if self.field_name == "code":
+            return qs.filter(code__in=value)
+        item = self.field_name.removesuffix("__code")
+        return qs.filter(**{f"{item}_id__in": Recommendation.objects.filter(code__in=value).values("pk")})
 
 
 class OrderingCSVField(BaseCSVField):
@@ -319,11 +407,34 @@ class RecommendationFilterSet(NulSafeFilterSet):
         label="Status as of",
         help_text="A date (YYYY-MM-DD, not in the future): show each item's status as it stood on that day.",
     )
+    overdue = OverdueFilter(
+        label="Overdue",
+        help_text="true or false: past its due date and not closed, or late on its recurring schedule.",
+    )
+    due_before = CalendarDateFilter(field_name="due_date", lookup_expr="lte", label="Due on or before")
+    due_after = CalendarDateFilter(field_name="due_date", lookup_expr="gte", label="Due on or after")
+    priority = TrueFalseFilter(field_name="priority", label="Priority")
+    code = ItemCodesFilter()
     ordering = ReadingOrderingFilter(label="Order by")
 
     class Meta:
         model = Recommendation
-        fields = ["source", "theme", "owner", "status", "level", "parent", "search", "updated_since", "as_of"]
+        fields = [
+            "source",
+            "theme",
+            "owner",
+            "status",
+            "level",
+            "parent",
+            "search",
+            "updated_since",
+            "as_of",
+            "overdue",
+            "due_before",
+            "due_after",
+            "priority",
+            "code",
+        ]
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None) -> None:
         if queryset is None:
@@ -352,10 +463,12 @@ class RecommendationFilterSet(NulSafeFilterSet):
 
 
 class StatusChangeFeedFilterSet(NulSafeFilterSet):
-    """The change feed's one filter: `since`, changes recorded at or after a moment (date or date-time)."""
+    """The change feed's filters (the API's and the site's Atom feeds): `since`, changes recorded at or after a
+    moment (date or date-time), and `code`, the changes of just these items."""
 
     since = IsoDateOrDateTimeFilter(field_name="recorded_at", lookup_expr="gte", label="Recorded since")
+    code = ItemCodesFilter(field_name="recommendation__code")
 
     class Meta:
         model = StatusChange
-        fields = ["since"]
+        fields = ["since", "code"]

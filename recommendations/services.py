@@ -75,8 +75,12 @@ EDITABLE_FIELDS_IN_ORDER = (
     "themes",
     "owners",
     "steward",
+    "priority",
+    "priority_note",
     "due_date",
     "due_date_note",
+    "schedule_months",
+    "schedule_note",
     "links",
 )
 EDITABLE_FIELDS = frozenset(EDITABLE_FIELDS_IN_ORDER)

@@ -51,6 +51,32 @@ AS_OF_PARAMETER = OpenApiParameter(
     examples=[OpenApiExample("the 2018 brief's assessment", value="2018-06-01")],
 )
 
+
+def _true_false(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        {"type": "string", "enum": ["true", "false"]},
+        OpenApiParameter.QUERY,
+        description=description + " `1` and `0` are accepted too; any other value is a 400 naming the parameter.",
+    )
+
+
+def _due(name: str, description: str, example: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        OpenApiTypes.DATE,
+        OpenApiParameter.QUERY,
+        description=description + " (YYYY-MM-DD; else 400). Items without a due date are left out.",
+        examples=[OpenApiExample(name, value=example)],
+    )
+
+
+CODE_FILTER_DESCRIPTION = (
+    "Item code: just these items (e.g. `code=JN97-A&code=BM18-3`, to follow the items you care about). An unknown "
+    "code is a 400 naming `code` and the codes it did not find."
+)
+CODE_FILTER_PARAMETER = _list_of(CODE_FILTER_DESCRIPTION, name="code", example="JN97-A")
+
 FILTER_PARAMETERS = [
     _list_of("Source document slug (see /api/sources/).", name="source", example="job-nishihara-1997"),
     _list_of("Theme slug (see /api/themes/).", name="theme", example="defence-exchanges"),
@@ -81,6 +107,18 @@ FILTER_PARAMETERS = [
         ],
     ),
     AS_OF_PARAMETER,
+    _true_false(
+        "overdue",
+        "`true`: only items overdue, `false`: only the others. Overdue is past the due date and not closed "
+        "(implemented, superseded, not pursued), or late on a recurring schedule: the item's last occurrence (the "
+        "document's date, a status change's effective date or the date of evidence not retracted) is older than "
+        "its `schedule_months` allow, and it is not superseded or not pursued. With `as_of`: overdue on that "
+        "date, with the status then and the record up to then.",
+    ),
+    _due("due_before", "Only items due on or before this date", "2000-03-31"),
+    _due("due_after", "Only items due on or after this date", "1998-01-01"),
+    _true_false("priority", "`true`: only items analysts flagged as a priority, `false`: only the others."),
+    CODE_FILTER_PARAMETER,
     OpenApiParameter(
         "ordering",
         {"type": "array", "items": {"type": "string", "enum": ORDERING_VALUES}, "uniqueItems": True},

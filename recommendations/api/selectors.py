@@ -31,7 +31,16 @@ from recommendations.models import (
     StatusChange,
     Theme,
 )
-from recommendations.timeline import STATUS_AS_OF, STATUS_DATE_AS_OF, status_in_effect
+from recommendations.timeline import (
+    OVERDUE,
+    STATUS_AS_OF,
+    STATUS_DATE_AS_OF,
+    is_overdue,
+    last_occurrence,
+    next_occurrence_due,
+    status_in_effect,
+    with_overdue,
+)
 from recommendations.vocabulary import (
     CLOSED_STATUSES,
     RELATION_INVERSE_LABELS,
@@ -58,6 +67,9 @@ RECOMMENDATION_COLUMNS = [
     "status_date",
     "as_of",
     "due_date",
+    "overdue",
+    "schedule_months",
+    "priority",
     "evidence",
     "version",
     "updated_at",
@@ -141,6 +153,8 @@ _LIST_VALUES = (
     "status",
     "status_date",
     "due_date",
+    "schedule_months",
+    "priority",
     "version",
     "updated_at",
 )
@@ -205,6 +219,9 @@ def _complete(
             "status_date": row[date_column],
             "as_of": as_of,
             "due_date": row["due_date"],
+            "overdue": row[OVERDUE],
+            "schedule_months": row["schedule_months"],
+            "priority": row["priority"],
             "evidence": evidence[row["id"]],
             "version": row["version"],
             "updated_at": row["updated_at"],
@@ -217,11 +234,13 @@ def recommendation_values(queryset: QuerySet, as_of: datetime.date | None = None
     """Return the filtered items as the `.values()` rows that list results are built from.
 
     With `as_of`, the queryset comes from the FilterSet with `as_of` given, so it carries
-    the as-of status and date; only then are they selected.
+    the as-of status and date; only then are they selected. Whether each item is overdue
+    (on `as_of`, with the status then) comes from the one overdue rule, in the same query.
     """
     if as_of:
-        return queryset.values(*_LIST_VALUES, STATUS_AS_OF, STATUS_DATE_AS_OF)
-    return queryset.values(*_LIST_VALUES)
+        queryset = with_overdue(queryset, as_of, status=STATUS_AS_OF)
+        return queryset.values(*_LIST_VALUES, STATUS_AS_OF, STATUS_DATE_AS_OF, OVERDUE)
+    return with_overdue(queryset).values(*_LIST_VALUES, OVERDUE)
 
 
 def recommendation_rows(
@@ -291,6 +310,12 @@ def recommendation_detail(item: Recommendation, links: Links, as_of: datetime.da
     """
     history = list(item.status_changes.all())
     status, status_date = status_in_effect(history, as_of) if as_of else (item.status, item.status_date)
+    evidence = list(item.evidence.all())
+    last = (
+        last_occurrence(source_published=item.source.published, changes=history, evidence=evidence, on=as_of)
+        if item.schedule_months
+        else None
+    )
     related = [
         {**_brief(link.to_recommendation, links), "kind": link.kind, "direction": "outgoing", **_label(link, True)}
         for link in item.links_out.all()
@@ -323,6 +348,13 @@ def recommendation_detail(item: Recommendation, links: Links, as_of: datetime.da
         "as_of": as_of,
         "due_date": item.due_date,
         "due_date_note": item.due_date_note,
+        "overdue": is_overdue(item.due_date, status, as_of, schedule_months=item.schedule_months, last_occurrence=last),
+        "schedule_months": item.schedule_months,
+        "schedule_note": item.schedule_note,
+        "last_occurrence": last,
+        "next_occurrence_due": next_occurrence_due(last, item.schedule_months),
+        "priority": item.priority,
+        "priority_note": item.priority_note,
         "steward": item.steward.get_username() if item.steward else None,
         "parent": {"code": item.parent.code, "url": links.item(item.parent.code), "title": item.parent.title}
         if item.parent
@@ -332,7 +364,7 @@ def recommendation_detail(item: Recommendation, links: Links, as_of: datetime.da
             for child in item.children.all()
         ],
         "related": related,
-        "evidence": [evidence_row(evidence, links) for evidence in item.evidence.all()],
+        "evidence": [evidence_row(e, links) for e in evidence],
         "status_history": [status_change_row_from(change, item, links) for change in history],
         "edits": [
             {

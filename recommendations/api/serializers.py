@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.relations import MANY_RELATION_KWARGS
 
-from recommendations.models import Owner, Source, Theme
+from recommendations.models import MAX_SCHEDULE_MONTHS, Owner, Source, Theme
 from recommendations.roles import ANALYST_GROUP
 from recommendations.services import ERROR_NOTE_REQUIRED
 from recommendations.vocabulary import Level, LinkStatus, OwnerCountry, OwnerKind, RelationKind, SourceKind, Status
@@ -170,6 +170,20 @@ class RecommendationUpdateSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=Level.choices, required=False)
     due_date = serializers.DateField(required=False, allow_null=True)
     due_date_note = TextField(max_length=300, required=False, allow_blank=True)
+    schedule_months = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_SCHEDULE_MONTHS,
+        help_text="The longest interval the text allows between two occurrences, in months; null: no schedule.",
+    )
+    schedule_note = TextField(max_length=300, required=False, allow_blank=True)
+    priority = serializers.BooleanField(
+        required=False, help_text="true to flag the item as a priority (give `priority_note` with it)."
+    )
+    priority_note = TextField(
+        max_length=300, required=False, allow_blank=True, help_text="Why it is a priority; required while it is one."
+    )
     themes = ReferenceField(
         queryset=Theme.objects.all(), what="theme", many=True, required=False, help_text="Theme slugs (all of them)."
     )
@@ -256,6 +270,17 @@ class EvidenceRetractionInputSerializer(serializers.Serializer):
     )
 
 
+OVERDUE_HELP = (
+    "Past its due date and not closed, or late on its recurring schedule: its last occurrence (see "
+    "`last_occurrence`) is older than `schedule_months` allow, and it is not superseded or not pursued. With "
+    "`as_of`, overdue on that date with the status then."
+)
+SCHEDULE_MONTHS_HELP = (
+    "Set only where the text sets a recurring schedule: the longest interval it allows between two occurrences, "
+    "in months (a meeting 'every 12 to 18 months' is 18)."
+)
+
+
 class RecommendationListItemSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable identifier, used in URLs.")
     url = serializers.URLField(help_text="This item in the API.")
@@ -278,6 +303,9 @@ class RecommendationListItemSerializer(serializers.Serializer):
         allow_null=True, help_text="The `as_of` date the status is read on, as given; null for today's status."
     )
     due_date = serializers.DateField(allow_null=True, help_text="Set only where the text sets a deadline.")
+    overdue = serializers.BooleanField(help_text=OVERDUE_HELP)
+    schedule_months = serializers.IntegerField(allow_null=True, help_text=SCHEDULE_MONTHS_HELP)
+    priority = serializers.BooleanField(help_text="Flagged by analysts as a priority to follow.")
     evidence = EvidenceListItemSerializer(many=True)
     version = serializers.IntegerField(help_text="Increases with every change; the detail's ETag.")
     updated_at = serializers.DateTimeField()
@@ -347,6 +375,21 @@ class RecommendationDetailSerializer(serializers.Serializer):
     )
     due_date = serializers.DateField(allow_null=True)
     due_date_note = serializers.CharField()
+    overdue = serializers.BooleanField(help_text=OVERDUE_HELP)
+    schedule_months = serializers.IntegerField(allow_null=True, help_text=SCHEDULE_MONTHS_HELP)
+    schedule_note = serializers.CharField(help_text="How the schedule was read from the text.")
+    last_occurrence = serializers.DateField(
+        allow_null=True,
+        help_text="With a schedule: the latest of the document's date, its status changes' effective dates and its "
+        "evidence's dates (retracted evidence aside), up to `as_of` when given. Null without a schedule.",
+    )
+    next_occurrence_due = serializers.DateField(
+        allow_null=True,
+        help_text="With a schedule: the day by which the next occurrence is due (`schedule_months` after the last). "
+        "Null without a schedule.",
+    )
+    priority = serializers.BooleanField(help_text="Flagged by analysts as a priority to follow.")
+    priority_note = serializers.CharField(help_text="Why it is a priority.")
     steward = serializers.CharField(allow_null=True, help_text="Username of the analyst who keeps it current.")
     parent = ItemBriefSerializer(allow_null=True)
     children = ChildItemSerializer(many=True)

@@ -211,8 +211,9 @@ class RecommendationDetailView(TrackerAPIView):
     @extend_schema(
         operation_id="recommendations_partial_update",
         summary="Change an item's other fields (analysts)",
-        description="Title, editorial note, level, due date and its note, themes, owners, steward. Not the code, "
-        "source, quoted text or status (status changes have their own endpoint). `If-Match` is required.",
+        description="Title, editorial note, level, due date and its note, recurring schedule and its note, "
+        "priority and its note, themes, owners, steward. Not the code, source, quoted text or status (status "
+        "changes have their own endpoint). `If-Match` is required.",
         parameters=[schema.CODE_PARAMETER, schema.if_match_parameter(required=True)],
         request=RecommendationUpdateSerializer,
         responses={200: RecommendationDetailSerializer, **schema.errors(*schema.WRITE_ERRORS, 428)},
@@ -392,9 +393,14 @@ class ChangeFeedView(ListAPIView):
     @extend_schema(
         operation_id="changes_list",
         summary="Every status change, oldest first",
-        description="For scripts that sync: the status changes of all items in the order they were recorded. "
-        + schema.PAGE_SIZE_NOTE,
-        parameters=[schema.SINCE_PARAMETER, *schema.PAGE_PARAMETERS, schema.FORMAT_PARAMETER],
+        description="For scripts that sync: the status changes of all items (or, with `code`, of just those "
+        "items) in the order they were recorded. " + schema.PAGE_SIZE_NOTE,
+        parameters=[
+            schema.SINCE_PARAMETER,
+            schema.CODE_FILTER_PARAMETER,
+            *schema.PAGE_PARAMETERS,
+            schema.FORMAT_PARAMETER,
+        ],
         responses={200: StatusChangeSerializer(many=True), **_CSV, **schema.errors(*schema.READ_ERRORS)},
     )
     def get(self, request):
