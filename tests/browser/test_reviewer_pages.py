@@ -43,7 +43,7 @@ def expected_codes(query: str) -> list[str]:
     return list(RecommendationFilterSet(QueryDict(query)).qs.values_list("code", flat=True))
 
 
-def test_reviewer_picks_a_theme_and_sees_only_its_items_with_the_right_counts(page: Page, live_server, seeded):
+def test_reviewer_picks_a_theme_and_sees_only_its_items_with_the_right_counts(page: Page, live_server, seeded, audit):
     page.goto(live_server.url + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Recommendations")
     total = Recommendation.objects.count()
@@ -67,9 +67,10 @@ def test_reviewer_picks_a_theme_and_sees_only_its_items_with_the_right_counts(pa
             expect(shown).to_have_count(0)
     # The choice is shown, and can be removed.
     expect(page.get_by_role("link", name=re.compile(f"Theme: {THEME_NAME}"))).to_be_visible()
+    audit(page)
 
 
-def test_reviewer_searches_within_a_theme(page: Page, live_server, seeded):
+def test_reviewer_searches_within_a_theme(page: Page, live_server, seeded, audit):
     page.goto(f"{live_server.url}/?theme={THEME}")
     page.get_by_label("Search titles and quoted text").fill("ACSA")
     page.get_by_role("button", name="Search").click()
@@ -80,9 +81,10 @@ def test_reviewer_searches_within_a_theme(page: Page, live_server, seeded):
     assert sorted(listed_codes(page)) == sorted(expected)
     expect(page.get_by_label("Search titles and quoted text")).to_have_value("ACSA")
     expect(page.locator("#filter-theme a.is-selected")).to_have_count(1)
+    audit(page)
 
 
-def test_reviewer_reads_an_items_timeline_and_follows_it_to_the_2018_step(page: Page, live_server, seeded):
+def test_reviewer_reads_an_items_timeline_and_follows_it_to_the_2018_step(page: Page, live_server, seeded, audit):
     page.goto(f"{live_server.url}/?source=job-nishihara-1997&search=cross-service")
     page.get_by_role("link", name=re.compile("JN97-R3.10.1")).first.click()
 
@@ -95,6 +97,7 @@ def test_reviewer_reads_an_items_timeline_and_follows_it_to_the_2018_step(page: 
     # The quote in its place in the document, behind a disclosure that works without JavaScript.
     page.get_by_text("Read it in its place in the document").click()
     expect(page.get_by_test_id("in-place").locator("mark")).to_contain_text("servicing of Canadian equipment")
+    audit(page, prepare=lambda p: p.get_by_text("Read it in its place in the document").click())
 
     cross = page.get_by_test_id("cross-links")
     expect(cross).to_contain_text("Followed up by")
@@ -103,6 +106,7 @@ def test_reviewer_reads_an_items_timeline_and_follows_it_to_the_2018_step(page: 
     expect(page).to_have_url(re.compile(r"/recommendations/BM18-1/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Acquisition and Cross-Servicing Agreement")
     expect(page.get_by_test_id("cross-links")).to_contain_text("JN97-R3.10.1")
+    audit(page)
 
 
 def test_a_shared_url_shows_a_colleague_the_same_view(page: Page, live_server, seeded, browser):
@@ -178,7 +182,7 @@ def statuses_shown_as_of(page: Page) -> dict[str, str]:
     )
 
 
-def test_reviewer_reads_the_statuses_as_they_stood_on_a_past_date(page: Page, live_server, seeded):
+def test_reviewer_reads_the_statuses_as_they_stood_on_a_past_date(page: Page, live_server, seeded, audit):
     item = Recommendation.objects.get(code="BM18-1")  # the ACSA: in force by August 2019, as seeded
     page.goto(f"{live_server.url}/?source=berkshire-miller-2018")
     page.get_by_label("Status as of").fill("2018-05-31")
@@ -187,6 +191,7 @@ def test_reviewer_reads_the_statuses_as_they_stood_on_a_past_date(page: Page, li
     expect(page).to_have_url(re.compile(r"as_of=2018-05-31"))
     expect(page.get_by_test_id("as-of-notice")).to_contain_text("as it stood on 31 May 2018")
     assert set(statuses_shown_as_of(page).values()) == {"not_assessed"}
+    audit(page)
     expect(page.locator('#filter-status a[data-value="not_assessed"] .count')).to_have_attribute(
         "data-count", str(item.source.recommendations.count())
     )
@@ -199,6 +204,7 @@ def test_reviewer_reads_the_statuses_as_they_stood_on_a_past_date(page: Page, li
     expect(page.get_by_test_id("status-on")).to_contain_text("In progress")
     expect(page.get_by_test_id("current-status")).to_have_text("Implemented")
     expect(page.get_by_test_id("timeline").locator("li.change--later")).to_contain_text("2019-08-24")
+    audit(page)
 
     page.get_by_role("link", name="Show today's only").click()
     expect(page).to_have_url(re.compile(r"/recommendations/BM18-1/$"))
@@ -218,6 +224,110 @@ def test_pages_work_by_keyboard_and_at_phone_width(page: Page, live_server, seed
     expect(page).to_have_url(re.compile("#main$"))
 
 
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def assert_no_sideways_scroll(page: Page) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than the window"
+
+
+def top_of(locator) -> float:
+    return locator.bounding_box()["y"]
+
+
+def test_on_a_phone_a_chosen_list_starts_on_the_first_screen_with_the_filters_behind_one_button(
+    page: Page, live_server, seeded, audit
+):
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/?theme={THEME}")
+    first = page.locator('[data-testid="results"] li.item').first
+    assert top_of(first) < PHONE["height"], "the first item is below the first screen"
+    # What was chosen shows; the search and the filters wait behind one button.
+    expect(page.get_by_role("link", name=re.compile(f"Theme: {THEME_NAME}"))).to_be_visible()
+    search = page.get_by_label("Search titles and quoted text")
+    expect(search).to_be_hidden()
+    expect(page.locator("#filter-theme")).to_be_hidden()
+    assert_no_sideways_scroll(page)
+    audit(page)
+
+    page.get_by_text("Search and filter").click()
+    expect(search).to_be_visible()
+    expect(page.locator("#filter-status").get_by_role("link").first).to_be_visible()
+    assert_no_sideways_scroll(page)
+    audit(page, prepare=lambda p: p.get_by_text("Search and filter").click())
+    search.fill("ACSA")
+    search.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"theme=agreements.*search=ACSA|search=ACSA.*theme=agreements"))
+    assert sorted(listed_codes(page)) == sorted(expected_codes(f"theme={THEME}&search=ACSA"))
+    assert top_of(page.locator('[data-testid="results"] li.item').first) < PHONE["height"]
+    expect(search).to_be_hidden()
+
+
+def test_on_a_wide_screen_the_search_and_filters_are_open_beside_the_list(page: Page, live_server, seeded):
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server.url}/?theme={THEME}")
+    expect(page.get_by_text("Search and filter")).to_be_hidden()
+    search = page.get_by_label("Search titles and quoted text")
+    expect(search).to_be_visible()
+    theme = page.locator("#filter-theme")
+    expect(theme.get_by_role("link").first).to_be_visible()
+    first = page.locator('[data-testid="results"] li.item').first
+    assert theme.bounding_box()["x"] + theme.bounding_box()["width"] <= first.bounding_box()["x"]
+    assert top_of(first) < DESKTOP["height"]
+    assert_no_sideways_scroll(page)
+
+
+def test_an_items_quoted_text_comes_first_on_a_phone_and_beside_its_status_on_a_wide_screen(
+    page: Page, live_server, seeded
+):
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/recommendations/JN97-R3.10.1/")
+    quote = page.get_by_test_id("quote")
+    status = page.get_by_test_id("current-status")
+    as_of_form = page.get_by_role("form", name="Its status on a past date")
+    assert top_of(quote) < PHONE["height"], "the quoted text is below the first screen"
+    assert quote.bounding_box()["y"] + quote.bounding_box()["height"] <= top_of(status)
+    assert top_of(status) < top_of(as_of_form)
+    assert_no_sideways_scroll(page)
+
+    page.set_viewport_size(DESKTOP)
+    page.reload()
+    # The text on the left, its status at the top of the column beside it; the story below the text.
+    q, st = quote.bounding_box(), page.locator(".status-box").bounding_box()
+    assert q["x"] + q["width"] <= st["x"]
+    assert abs(q["y"] - st["y"]) < 60
+    assert top_of(page.get_by_test_id("timeline")) > q["y"] + q["height"]
+    assert_no_sideways_scroll(page)
+
+
+def test_an_item_whose_parent_stands_at_another_status_says_why(page: Page, live_server, seeded):
+    part = Recommendation.objects.select_related("parent").get(code="JN97-SA-BIL-3.4")
+    assert (part.parent.status, part.status) == (Status.NOT_ASSESSED, Status.IN_PROGRESS)  # as seeded
+    page.goto(f"{live_server.url}/methodology/")
+    wording = page.get_by_test_id("parts-note").inner_text()
+    assert "assessed on its own" in wording
+
+    page.goto(f"{live_server.url}{part.get_absolute_url()}")
+    expect(page.get_by_test_id("parts-note")).to_have_text(wording)
+    # The parent's page says it once, however many of its parts differ.
+    page.goto(f"{live_server.url}{part.parent.get_absolute_url()}")
+    expect(page.get_by_test_id("parts-note")).to_have_count(1)
+    expect(page.get_by_test_id("parts-note")).to_have_text(wording)
+
+    # A part whose parent and parts all stand where it does has nothing to explain.
+    alike = next(
+        r
+        for r in Recommendation.objects.exclude(parent=None).select_related("parent")
+        if r.parent.status == r.status and all(c.status == r.status for c in r.children.all())
+    )
+    page.goto(f"{live_server.url}{alike.get_absolute_url()}")
+    expect(page.get_by_role("heading", name="Parts")).to_be_visible()
+    expect(page.get_by_test_id("parts-note")).to_have_count(0)
+
+
 def test_screenshots_of_the_list_and_an_item(page: Page, live_server, seeded, tmp_path):
     """Screenshots for the README; written to docs/ when UPDATE_SCREENSHOTS=1, else to a temporary folder."""
     folder = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
@@ -227,8 +337,10 @@ def test_screenshots_of_the_list_and_an_item(page: Page, live_server, seeded, tm
     page.goto(f"{live_server.url}/recommendations/JN97-R3.10.1/")
     page.get_by_text("Read it in its place in the document").click()
     page.screenshot(path=folder / "item.png", full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/?theme={THEME}")
     page.screenshot(path=folder / "list-phone.png", full_page=False)
-    for name in ("list.png", "item.png", "list-phone.png"):
+    page.goto(f"{live_server.url}/recommendations/JN97-R3.10.1/")
+    page.screenshot(path=folder / "item-phone.png", full_page=False)
+    for name in ("list.png", "item.png", "list-phone.png", "item-phone.png"):
         assert (folder / name).stat().st_size > 10_000
