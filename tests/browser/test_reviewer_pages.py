@@ -276,6 +276,11 @@ def test_on_a_wide_screen_the_search_and_filters_are_open_beside_the_list(page: 
     expect(theme.get_by_role("link").first).to_be_visible()
     first = page.locator('[data-testid="results"] li.item').first
     assert theme.bounding_box()["x"] + theme.bounding_box()["width"] <= first.bounding_box()["x"]
+    # Every field keeps to the column (the sort order's long option included).
+    column = page.locator(".facets").bounding_box()
+    for field in page.locator(".search-form input:visible, .search-form select").all():
+        box = field.bounding_box()
+        assert box["x"] + box["width"] <= column["x"] + column["width"], field
     assert top_of(first) < DESKTOP["height"]
     assert_no_sideways_scroll(page)
 
