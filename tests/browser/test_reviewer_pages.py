@@ -265,6 +265,11 @@ def test_on_a_phone_a_chosen_list_starts_on_the_first_screen_with_the_filters_be
     assert top_of(page.locator('[data-testid="results"] li.item').first) < PHONE["height"]
     expect(search).to_be_hidden()
 
+    # A filter in the address that needs fixing: the fold is served open, so the error summary's link shows it.
+    page.goto(f"{live_server.url}/?status=no-such-status")
+    page.get_by_role("alert").get_by_role("link", name="status", exact=True).click()
+    expect(page.locator("#status-error")).to_be_visible()
+
 
 def test_on_a_wide_screen_the_search_and_filters_are_open_beside_the_list(page: Page, live_server, seeded):
     page.set_viewport_size(DESKTOP)
