@@ -1,19 +1,27 @@
-"""Atom feeds of status changes: every change, and the changes to one theme's items.
+"""Atom feeds of status changes: every change, the changes to one theme's items, and one item's changes.
 
 Newest first, as feed readers expect (a syncing script should use the API's
 `/api/changes/?since=…`, which reads oldest first). Each entry links to the
-item's timeline, at the entry of that change.
+item's timeline, at the entry of that change. The feeds take the change feed's
+parameters (`since`, and `code`, repeatable, to follow just some items) through
+its one FilterSet; a refused value answers 400 with a sentence naming it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib.syndication.views import Feed
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
-from recommendations.models import Recommendation, StatusChange, Theme
+from recommendations.filters import StatusChangeFeedFilterSet
+from recommendations.models import CODE_VALIDATOR, Recommendation, StatusChange, Theme
 
 FEED_LENGTH = 50
 
@@ -24,10 +32,37 @@ def _changes() -> QuerySet:
     ).order_by("-recorded_at", "-id")
 
 
+@dataclass(frozen=True)
+class FeedSelection:
+    """What one request's feed shows: the changes its parameters select, and the theme or item it is about.
+
+    Built afresh for each request (the feed objects themselves are shared by every request).
+    """
+
+    changes: QuerySet
+    subject: Any = None
+
+
 class StatusChangesFeed(Feed):
-    """The latest status changes across the tracker."""
+    """The latest status changes across the tracker (with `code`, of just those items)."""
 
     feed_type = Atom1Feed
+
+    def __call__(self, request, *args, **kwargs):
+        filterset = StatusChangeFeedFilterSet(request.GET, queryset=_changes())
+        if not filterset.is_valid():
+            lines = [f"{name}: {message}" for name, messages in filterset.errors.items() for message in messages]
+            return HttpResponseBadRequest("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+        request.feed_changes = filterset.qs
+        return super().__call__(request, *args, **kwargs)
+
+    def get_object(self, request, *args, **kwargs) -> FeedSelection:
+        return FeedSelection(changes=request.feed_changes, subject=self.get_subject(request, *args, **kwargs))
+
+    def get_subject(self, request, *args, **kwargs) -> Any:
+        """Return what the feed is about (a theme, an item), or None for the whole tracker."""
+        return None
+
     title = "Canada–Japan recommendation tracker: status changes"
     subtitle = (
         "Every status change recorded for the recommendations of the 1997 study and the 2018 brief, newest first."
@@ -39,8 +74,8 @@ class StatusChangesFeed(Feed):
     def feed_url(self) -> str:
         return reverse("recommendations:feed-changes")
 
-    def items(self):
-        return _changes()[:FEED_LENGTH]
+    def items(self, selection: FeedSelection):
+        return selection.changes[:FEED_LENGTH]
 
     def item_title(self, item: StatusChange) -> str:
         return (
@@ -76,23 +111,50 @@ class StatusChangesFeed(Feed):
 class ThemeStatusChangesFeed(StatusChangesFeed):
     """The latest status changes to the items of one theme."""
 
-    def get_object(self, request, slug: str) -> Theme:
+    def get_subject(self, request, slug: str) -> Theme:
         return get_object_or_404(Theme, slug=slug)
 
-    def title(self, obj: Theme) -> str:
-        return f"Canada–Japan recommendation tracker: status changes in “{obj.name}”"
+    def title(self, selection: FeedSelection) -> str:
+        return f"Canada–Japan recommendation tracker: status changes in “{selection.subject.name}”"
 
-    def subtitle(self, obj: Theme) -> str:
-        return f"Status changes to the items of the theme “{obj.name}”, newest first."
+    def subtitle(self, selection: FeedSelection) -> str:
+        return f"Status changes to the items of the theme “{selection.subject.name}”, newest first."
 
-    def link(self, obj: Theme) -> str:
-        return reverse("recommendations:recommendation-list") + f"?theme={obj.slug}"
+    def link(self, selection: FeedSelection) -> str:
+        return reverse("recommendations:recommendation-list") + f"?theme={selection.subject.slug}"
 
-    def feed_url(self, obj: Theme) -> str:
-        return reverse("recommendations:feed-theme-changes", kwargs={"slug": obj.slug})
+    def feed_url(self, selection: FeedSelection) -> str:
+        return reverse("recommendations:feed-theme-changes", kwargs={"slug": selection.subject.slug})
 
-    def items(self, obj: Theme):
+    def items(self, selection: FeedSelection):
         in_theme = Recommendation.themes.through.objects.filter(
-            recommendation_id=OuterRef("recommendation_id"), theme=obj
+            recommendation_id=OuterRef("recommendation_id"), theme=selection.subject
         )
-        return _changes().filter(Exists(in_theme))[:FEED_LENGTH]
+        return selection.changes.filter(Exists(in_theme))[:FEED_LENGTH]
+
+
+class RecommendationStatusChangesFeed(StatusChangesFeed):
+    """The status changes of one item, newest first: to follow just that item."""
+
+    def get_subject(self, request, code: str) -> Recommendation:
+        try:
+            CODE_VALIDATOR(code)  # refuses NUL bytes and other junk before any query
+        except ValidationError:
+            raise Http404(f"No recommendation has the code “{code.replace(chr(0), '')}”.") from None
+        return get_object_or_404(Recommendation, code=code)
+
+    def title(self, selection: FeedSelection) -> str:
+        return f"Canada–Japan recommendation tracker: status changes of {selection.subject.code}"
+
+    def subtitle(self, selection: FeedSelection) -> str:
+        item = selection.subject
+        return f"Status changes of {item.code} “{item.title}”, newest first."
+
+    def link(self, selection: FeedSelection) -> str:
+        return selection.subject.get_absolute_url()
+
+    def feed_url(self, selection: FeedSelection) -> str:
+        return reverse("recommendations:feed-recommendation-changes", kwargs={"code": selection.subject.code})
+
+    def items(self, selection: FeedSelection):
+        return selection.changes.filter(recommendation=selection.subject)[:FEED_LENGTH]

@@ -28,9 +28,11 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from recommendations.models import (
+    MAX_SCHEDULE_MONTHS,
     Evidence,
     Owner,
     Recommendation,
+    RecommendationEdit,
     RecommendationLink,
     SeededValues,
     Source,
@@ -120,8 +122,20 @@ def _as_date(value: Any, where: str) -> datetime.date | None:
         raise FixtureError(f"{where}: {value!r} is not a date (YYYY-MM-DD).") from exc
 
 
+def _as_months(value: Any, where: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SCHEDULE_MONTHS:
+        raise FixtureError(
+            f"{where}: schedule_months {value!r} is not a number of months from 1 to {MAX_SCHEDULE_MONTHS}."
+        )
+    return value
+
+
 # A part of a row that is not there (a link the item does not have).
 ABSENT = object()
+# Values of a field that holds nothing yet (a new field's default).
+EMPTY_VALUES = (None, "", [])
 
 
 def _comparable(value: Any) -> Any:
@@ -145,13 +159,22 @@ class Baselines:
         self.rows = {(row.model, row.key): row for row in SeededValues.objects.all()}
 
     def merge(
-        self, model: str, key: str, current: dict[str, Any], fixture: dict[str, Any]
+        self,
+        model: str,
+        key: str,
+        current: dict[str, Any],
+        fixture: dict[str, Any],
+        *,
+        edited: Callable[[str], bool] | None = None,
     ) -> tuple[list[str], list[str]]:
         """Return the fields to bring in from the fixture and the fields kept, and remember what the seed leaves.
 
         A field takes the fixture's value only while it still holds what the seed
         last put there; a field that differs from both is an analyst's, and is kept.
-        A part that is `ABSENT` (a link) and that the seed never made is made.
+        A part that is `ABSENT` (a link) and that the seed never made is made. So is
+        a field the seed has never written in a row it remembers (a field added to the
+        tracker since), while it is still empty and, by `edited(name)`, no edit on
+        record has touched it: nobody has made it what it is.
         """
         row = self.rows.get((model, key))
         last = dict(row.values) if row else {}
@@ -159,9 +182,15 @@ class Baselines:
         apply, kept = [], []
         for name, value in fixture.items():
             wanted, now = _comparable(value), _comparable(current[name])
+            never_filled = (
+                row is not None
+                and name not in last
+                and now in EMPTY_VALUES
+                and not (edited is not None and edited(name))
+            )
             if now == wanted:
                 remembered[name] = wanted
-            elif (name in last and last[name] == now) or (now is ABSENT and name not in last):
+            elif (name in last and last[name] == now) or (now is ABSENT and name not in last) or never_filled:
                 apply.append(name)
                 remembered[name] = wanted
             else:
@@ -296,6 +325,8 @@ class Seeder:
                 "level": entry["level"],
                 "due_date": _as_date(entry.get("due_date"), where),
                 "due_date_note": entry.get("due_date_note") or "",
+                "schedule_months": _as_months(entry.get("schedule_months"), where),
+                "schedule_note": entry.get("schedule_note") or "",
                 "themes": [self._lookup(themes, slug, where, "theme") for slug in entry.get("themes", [])],
                 "owners": [self._lookup(owners, slug, where, "owner") for slug in entry.get("owners", [])],
             }
@@ -322,7 +353,13 @@ class Seeder:
             item.position = position
         current = {name: getattr(item, name) for name in values if name not in ("themes", "owners")}
         current["themes"], current["owners"] = list(item.themes.all()), list(item.owners.all())
-        apply, kept = self.baselines.merge("recommendation", code, current, values)
+        apply, kept = self.baselines.merge(
+            "recommendation",
+            code,
+            current,
+            values,
+            edited=lambda name: RecommendationEdit.objects.filter(recommendation=item, changes__has_key=name).exists(),
+        )
         if apply:
             recommendation_update(
                 recommendation=item,

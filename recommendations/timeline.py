@@ -49,8 +49,9 @@ from recommendations.vocabulary import CLOSED_STATUSES, Status
 # The names under which `with_status_on` annotates each item.
 STATUS_AS_OF = "status_as_of"
 STATUS_DATE_AS_OF = "status_date_as_of"
-# The name under which `with_overdue` annotates each item.
+# The names under which `with_overdue` annotates each item: overdue (either way), and late on its schedule.
 OVERDUE = "overdue_on"
+SCHEDULE_OVERDUE = "schedule_overdue_on"
 # Statuses that release an item from its recurring schedule (see the module's docstring).
 SCHEDULE_RELEASED_STATUSES = frozenset({Status.SUPERSEDED, Status.NOT_PURSUED})
 
@@ -197,12 +198,18 @@ def overdue_q(on: datetime.date | None = None, *, status: str = "status") -> Q:
 
 
 def with_overdue(queryset: QuerySet, on: datetime.date | None = None, *, status: str = "status") -> QuerySet:
-    """Return `queryset` annotated with `OVERDUE`: whether each item is overdue on a date (today by default).
+    """Return `queryset` annotated with `OVERDUE`, whether each item is overdue on a date (today by default),
+    and `SCHEDULE_OVERDUE`, whether it is late on its schedule (so a page can say which).
 
     For lists, so that what they show is what `overdue_q` selects. With a past date, pass the
     annotation holding the status then (`STATUS_AS_OF`, from `with_status_on`).
     """
-    return queryset.annotate(**{OVERDUE: ExpressionWrapper(overdue_q(on, status=status), output_field=BooleanField())})
+    return queryset.annotate(
+        **{
+            OVERDUE: ExpressionWrapper(overdue_q(on, status=status), output_field=BooleanField()),
+            SCHEDULE_OVERDUE: ExpressionWrapper(schedule_overdue_q(on, status=status), output_field=BooleanField()),
+        }
+    )
 
 
 def is_overdue(

@@ -17,4 +17,9 @@ urlpatterns = [
     path("methodology/research/<str:name>/", views.ResearchLogView.as_view(), name="research-entry"),
     path("feeds/changes/", feeds.StatusChangesFeed(), name="feed-changes"),
     path("feeds/themes/<slug:slug>/changes/", feeds.ThemeStatusChangesFeed(), name="feed-theme-changes"),
+    path(
+        "feeds/recommendations/<str:code>/changes/",
+        feeds.RecommendationStatusChangesFeed(),
+        name="feed-recommendation-changes",
+    ),
 ]

@@ -23,7 +23,18 @@ from recommendations import research, selectors
 from recommendations.filters import ORDERING_FIELDS, RecommendationFilterSet, parse_as_of
 from recommendations.models import CODE_VALIDATOR, Recommendation, Source, Theme
 from recommendations.roles import user_is_analyst
-from recommendations.timeline import STATUS_AS_OF, STATUS_DATE_AS_OF, change_in_effect, is_overdue
+from recommendations.timeline import (
+    OVERDUE,
+    SCHEDULE_OVERDUE,
+    SCHEDULE_RELEASED_STATUSES,
+    STATUS_AS_OF,
+    STATUS_DATE_AS_OF,
+    change_in_effect,
+    is_overdue,
+    last_occurrence,
+    next_occurrence_due,
+    with_overdue,
+)
 from recommendations.vocabulary import (
     CLOSED_STATUSES,
     RELATION_INVERSE_LABELS,
@@ -41,6 +52,17 @@ API_DOCS_PATH = "/api/docs/"
 PAGE_PARAMETER = "page"
 # The date on which to read every status (the FilterSet's `as_of`).
 AS_OF_PARAMETER = "as_of"
+
+# Filters of the address that are not facets, shown as removable choices: (parameter, label).
+OTHER_FILTER_LABELS = {
+    "parent": "Part of",
+    "updated_since": "Updated since",
+    "overdue": "Overdue",
+    "due_before": "Due on or before",
+    "due_after": "Due on or after",
+    "priority": "Priority",
+    "code": "Items",
+}
 
 # Sort choices offered on the list page: (parameter value, label).
 SORT_CHOICES: tuple[tuple[str, str], ...] = (
@@ -99,7 +121,8 @@ def _show_status_as_of(items: Iterable[Recommendation], as_of: datetime.date) ->
             status=status,
             date=getattr(item, STATUS_DATE_AS_OF),
             as_of=as_of,
-            overdue=is_overdue(item.due_date, status, as_of),
+            # Lists carry the one overdue rule's verdict (`timeline.with_overdue`); other pages show no flag.
+            overdue=getattr(item, OVERDUE) if hasattr(item, OVERDUE) else is_overdue(item.due_date, status, as_of),
         )
 
 
@@ -154,7 +177,10 @@ class RecommendationFilterMixin:
         filterset = self.get_filterset()
         if not filterset.is_valid():
             return Recommendation.objects.none()
-        return filterset.qs.with_list_relations()
+        as_of = filterset.as_of_date
+        # Each item shown says whether it is overdue (on `as_of`, with the status then), by the one rule.
+        queryset = filterset.qs.with_list_relations()
+        return with_overdue(queryset, as_of, status=STATUS_AS_OF) if as_of else with_overdue(queryset)
 
 
 class RecommendationListView(RecommendationFilterMixin, ListView):
@@ -191,7 +217,9 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
         if as_of:
             _show_status_as_of(context["object_list"], as_of)
         for item in context["object_list"]:
-            item.overdue = is_overdue(item.due_date, item.status)
+            # Overdue on the date shown, either way; and which way, so each flag says why.
+            item.overdue, item.schedule_overdue = getattr(item, OVERDUE), getattr(item, SCHEDULE_OVERDUE)
+            item.due_overdue = is_overdue(item.due_date, getattr(item, STATUS_AS_OF) if as_of else item.status, as_of)
         selection_query = _querystring(data, **{PAGE_PARAMETER: None})[1:]
         api_query = f"?{selection_query}" if selection_query else ""
         chosen_themes = [o for f in facets if f.name == "theme" for o in f.selected]
@@ -239,7 +267,7 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
     @staticmethod
     def _error_items(errors: dict) -> list[dict]:
         """Each refused parameter with its message and, where the page shows that filter, a link to it."""
-        shown = {name for name, _ in selectors.FACETS} | {"search", "ordering", "parent", "updated_since", "as_of"}
+        shown = {name for name, _ in selectors.FACETS} | {"search", "ordering", "as_of", *OTHER_FILTER_LABELS}
         return [
             {"name": name or "(unnamed)", "anchor": f"filter-{name}" if name in shown else "", "message": message}
             for name, messages in errors.items()
@@ -247,8 +275,8 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
         ]
 
     def _other_filters(self, data: QueryDict) -> list[dict]:
-        """Filters chosen in the URL that are not facets (search, parent, updated_since), with remove links."""
-        labels = {"search": "Search", "parent": "Part of", "updated_since": "Updated since"}
+        """Filters chosen in the URL that are not facets (search, parent, updated_since…), with remove links."""
+        labels = {"search": "Search", **OTHER_FILTER_LABELS}
         return [
             {
                 "name": name,
@@ -291,6 +319,13 @@ class RecommendationDetailView(AsOfMixin, DetailView):
         links = selectors.linked_items(item)
         timeline = list(item.status_changes.all())
         as_of = context["as_of_date"]
+        evidence = list(item.evidence.all())
+
+        def last_on(on: datetime.date | None) -> datetime.date | None:
+            if not item.schedule_months:
+                return None
+            return last_occurrence(source_published=item.source.published, changes=timeline, evidence=evidence, on=on)
+
         status_on = None
         if as_of:
             change = change_in_effect(timeline, as_of)
@@ -299,9 +334,22 @@ class RecommendationDetailView(AsOfMixin, DetailView):
                 status=status,
                 date=change.effective_date if change else None,
                 as_of=as_of,
-                overdue=is_overdue(item.due_date, status, as_of),
+                overdue=is_overdue(
+                    item.due_date, status, as_of, schedule_months=item.schedule_months, last_occurrence=last_on(as_of)
+                ),
                 change_id=change.pk if change else None,
             )
+        last = last_on(None)
+        schedule = None
+        if item.schedule_months:
+            schedule = {
+                "months": item.schedule_months,
+                "note": item.schedule_note,
+                "last": last,
+                "next_due": next_occurrence_due(last, item.schedule_months),
+                "overdue": is_overdue(None, item.status, schedule_months=item.schedule_months, last_occurrence=last),
+                "released": item.status in SCHEDULE_RELEASED_STATUSES,
+            }
         edits = list(item.edits.all())
         for edit in edits:
             edit.rows = selectors.edit_rows(edit)
@@ -314,6 +362,8 @@ class RecommendationDetailView(AsOfMixin, DetailView):
             linked_other_source=[link for link in links if link.item.source_id != item.source_id],
             linked_same_source=[link for link in links if link.item.source_id == item.source_id],
             overdue=is_overdue(item.due_date, item.status),
+            schedule=schedule,
+            feed_url=reverse("recommendations:feed-recommendation-changes", kwargs={"code": item.code}),
             closed=item.status in CLOSED_STATUSES,
             timeline=timeline,
             status_on=status_on,
