@@ -186,7 +186,9 @@ def schedule_overdue_q(on: datetime.date | None = None, *, status: str = "status
 def due_date_overdue_q(on: datetime.date | None = None, *, status: str = "status") -> Q:
     """Return a condition on items: past their due date on a date (today by default) and not closed."""
     on = on or timezone.localdate()
-    return Q(due_date__lt=on) & ~Q(**{f"{status}__in": CLOSED_STATUSES})
+    # `due_date IS NOT NULL` said outright: annotated as a value (`with_overdue`), an item without a due
+    # date is then false, not unknown.
+    return Q(due_date__isnull=False, due_date__lt=on) & ~Q(**{f"{status}__in": CLOSED_STATUSES})
 
 
 def overdue_q(on: datetime.date | None = None, *, status: str = "status") -> Q:
