@@ -56,9 +56,17 @@ SCHEDULE_OVERDUE = "schedule_overdue_on"
 SCHEDULE_RELEASED_STATUSES = frozenset({Status.SUPERSEDED, Status.NOT_PURSUED})
 
 
+def in_effect_q(on: datetime.date) -> Q:
+    """Return a condition on status periods: in effect on a date (begun on or before it, not ended by it).
+
+    For filters and for conditional aggregates (the status mix at several dates in one pass).
+    """
+    return Q(valid_from__lte=on) & (Q(valid_until__isnull=True) | Q(valid_until__gt=on))
+
+
 def periods_in_effect(on: datetime.date) -> QuerySet:
     """Return the status periods in effect on a date: at most one per item, none for an item not yet assessed."""
-    return StatusPeriod.objects.filter(valid_from__lte=on).filter(Q(valid_until__isnull=True) | Q(valid_until__gt=on))
+    return StatusPeriod.objects.filter(in_effect_q(on))
 
 
 def with_status_on(queryset: QuerySet, on: datetime.date, *, item: str = "pk") -> QuerySet:

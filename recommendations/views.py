@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
-from recommendations import research, selectors
+from recommendations import dashboard, research, selectors
 from recommendations.filters import ORDERING_FIELDS, RecommendationFilterSet, parse_as_of
 from recommendations.models import CODE_VALIDATOR, Recommendation, Source, Theme
 from recommendations.roles import user_is_analyst
@@ -253,6 +253,11 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
         )
         if context["total"] is None:
             context["total"] = context["paginator"].count if context.get("paginator") else 0
+        if not data:
+            # The bare front page also says how the tracker stands and what changed; a URL with any
+            # parameter (a filter, a page, a date) is a reviewer's question and shows the list as it is.
+            # The counts are the status facet's (no filter: every item), so they cost no query more.
+            context["front"] = dashboard.front_page(counts={c.status: c.count for c in context["progress"].counts})
         return context
 
     @staticmethod
@@ -408,6 +413,7 @@ class SourceDetailView(AsOfMixin, DetailView):
             progress=selectors.progress_of(source.recommendations.all(), as_of),
             list_url=reverse("recommendations:recommendation-list") + "?" + urlencode(query),
             item_query=f"?{urlencode({AS_OF_PARAMETER: as_of.isoformat()})}" if as_of else "",
+            over_time=dashboard.status_over_time(as_of, source=source),
         )
         return context
 
@@ -426,6 +432,7 @@ class ProgressView(AsOfMixin, TemplateView):
             by_theme=selectors.status_by_theme(as_of),
             by_source=selectors.status_by_source(as_of),
             statuses=list(Status),
+            over_time=dashboard.status_over_time(as_of),
         )
         return context
 

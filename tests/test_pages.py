@@ -78,7 +78,7 @@ def test_list_page_shows_every_item_with_landmarks_and_as_of_stamp(client, items
     for landmark in ("<header", "<nav", '<main id="main"', "<footer"):
         assert landmark in html
     assert 'class="skip-link" href="#main"' in html
-    assert 'data-testid="as-of"' in html and "Statuses as of" in html and "1 June 2018" in html
+    assert 'data-testid="as-of"' in html and "Statuses as recorded up to" in html and "1 June 2018" in html
     assert '<label for="search">' in html and '<label for="ordering">' in html
     assert "4 of 4 items" in html
 
@@ -496,7 +496,8 @@ def test_item_page_queries_do_not_grow_with_its_story(client, story, analyst, dj
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", ["/progress/", "/sources/", "/sources/test-study/", "/methodology/"])
 def test_other_pages_use_a_few_queries(client, items, url, django_assert_max_num_queries):
-    with django_assert_max_num_queries(7):
+    # the progress page's status year by year adds two: the documents, and one pass over the status periods
+    with django_assert_max_num_queries(9 if url == "/progress/" else 7):
         assert client.get(url).status_code == 200
 
 
