@@ -132,9 +132,11 @@ def recommendation_change_status(
 ) -> StatusChange:
     """Record a status change for an item and return the new log entry.
 
-    The effective date defaults to today. Recording the same status again is
-    allowed: it re-affirms the status as of a later date (with a new note and
-    evidence). Evidence is either recorded already (`evidence`) or recorded with
+    The effective date defaults to today. Recording the same status again is a
+    *reassessment*: an entry whose old and new status are equal, re-affirming the
+    status as of its date (with a new note and evidence); it moves the status date
+    and opens a status period like any change, and is told as "still …, reviewed
+    on …" wherever the log is shown (`log_wording`). Evidence is either recorded already (`evidence`) or recorded with
     the change (`new_evidence`: its url, title, publisher, published, quote), and
     then the change and its evidence are one write, one new version. Raises
     ValidationError (keyed by field; the new evidence's as `new_evidence.url`…)
