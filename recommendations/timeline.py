@@ -43,7 +43,7 @@ from django.db.models.functions import Coalesce, ExtractDay, ExtractMonth, Extra
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
-from recommendations.models import Evidence, StatusChange, StatusPeriod
+from recommendations.models import Evidence, Source, StatusChange, StatusPeriod
 from recommendations.vocabulary import CLOSED_STATUSES, Status
 
 # The names under which `with_status_on` annotates each item.
@@ -154,14 +154,15 @@ def _month_key(on: datetime.date) -> int:
     return (on.year * 12 + on.month) * 32 + on.day
 
 
-def _kept_schedule(date_column: str, months, on: datetime.date):
-    """Return a condition: an occurrence on the date in `date_column` keeps the schedule on `on`.
+def _kept_schedule(date_column: str | Subquery, months, on: datetime.date):
+    """Return a condition: an occurrence on the date in `date_column` (a column or a subquery) keeps the
+    schedule on `on`.
 
     That is, its next occurrence is not yet late: `add_months(date, months) >= on`. Compared as
     `_month_key`s, with the months added to the date's month, which gives the same answer as
     `add_months` even where the day does not exist in the later month (the tests check this).
     """
-    column = F(date_column)
+    column = F(date_column) if isinstance(date_column, str) else date_column
     shifted = ExpressionWrapper(
         ((ExtractYear(column) * 12 + ExtractMonth(column) + months) * 32) + ExtractDay(column),
         output_field=IntegerField(),
@@ -182,10 +183,12 @@ def schedule_overdue_q(on: datetime.date | None = None, *, status: str = "status
     evidence = Evidence.objects.filter(
         recommendation_id=OuterRef("pk"), published__isnull=False, published__lte=on, retraction__isnull=True
     )
+    # The document's date by a subquery, not a join: a count of the items then never joins the documents.
+    document_date = Subquery(Source.objects.filter(pk=OuterRef("source_id")).values("published")[:1])
     return (
         Q(schedule_months__isnull=False)
         & ~Q(**{f"{status}__in": SCHEDULE_RELEASED_STATUSES})
-        & ~Q(_kept_schedule("source__published", F("schedule_months"), on))
+        & ~Q(_kept_schedule(document_date, F("schedule_months"), on))
         & ~Exists(changes.filter(_kept_schedule("effective_date", months, on)))
         & ~Exists(evidence.filter(_kept_schedule("published", months, on)))
     )
