@@ -2,25 +2,45 @@
 
 Status is never edited as a field. It changes through the "Record a status
 change" page (one item) or the bulk action (many items), both of which call
-`services.recommendation_change_status`. The status log is shown read-only.
+`services.recommendation_change_status`; recording the status an item already
+has is a reassessment ("still In progress, reviewed on …"). The status log,
+the evidence and the edit history are shown read-only.
+
+A refusal never loses the analyst's work and never passes for a save: the page
+shows what is saved now beside what the analyst entered, says why (for a bulk
+change, for every refused item), and offers to apply the same input again
+against the version now saved, checked again by the service.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from recommendations.forms import EvidenceRetractionForm, RecommendationAdminForm, StatusChangeForm
+from recommendations import log_wording
+from recommendations.forms import (
+    DATE_FORMAT_HINT,
+    ERROR_EVIDENCE_URL_INVALID,
+    STALE_CODE,
+    EvidenceRetractionForm,
+    RecommendationAdminForm,
+    StatusChangeForm,
+    iso_date_field,
+    links_signature,
+)
 from recommendations.models import (
     READING_ORDER,
     Evidence,
@@ -103,53 +123,7 @@ class LinkStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class EvidenceInline(ReadOnlyInline):
-    """Evidence already recorded, read-only: nothing an analyst recorded is overwritten. A wrong link is retracted."""
-
-    model = Evidence
-    fields = [
-        "title",
-        "link",
-        "link_health",
-        "publisher",
-        "published",
-        "quote",
-        "added_by",
-        "added_at",
-        "retraction_state",
-    ]
-    readonly_fields = fields
-    verbose_name_plural = "evidence recorded (append-only: retract a wrong link, then add the right one)"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).with_retraction().with_link_check().select_related("added_by")
-
-    @admin.display(description="link")
-    def link(self, obj):
-        return format_html('<a href="{}" rel="noopener">{}</a>', obj.link, obj.url or obj.source) if obj.link else "—"
-
-    @admin.display(description="retraction")
-    def retraction_state(self, obj):
-        return retraction_summary(obj)
-
-    @admin.display(description="link status")
-    def link_health(self, obj):
-        return link_health_summary(obj)
+# --- how parts of the record read on the item's page ---------------------------------------------
 
 
 def _day(moment: datetime.datetime) -> str:
@@ -199,11 +173,39 @@ def retraction_summary(evidence: Evidence):
             r.reason,
         )
     url = reverse("admin:recommendations_evidence_retract", args=[evidence.pk])
-    return format_html('<a href="{}">Retract…</a>', url)
+    return format_html('<a href="{}">Retract<span class="visually-hidden"> “{}”</span>…</a>', url, evidence.title)
 
 
-class AddEvidenceInline(admin.TabularInline):
-    """Blank rows for adding evidence; saved through `services.evidence_create`."""
+def owner_abbreviation(name: str) -> str:
+    """Return a short form of an owner's name for one-line lists: its own acronym where it gives one
+    ("Ministry of Foreign Affairs of Japan (MOFA)" → MOFA), a short name as it is ("CSCAP Japan"),
+    else the initials of its words ("Department of National Defence" → DND)."""
+    own = re.search(r"\(([A-Z][A-Za-z]+)\)", name)
+    if own and own.group(1) not in _PLACE_NAMES:
+        return own.group(1)
+    base = re.sub(r"\s*\([^)]*\)", "", name).strip()
+    if len(base) <= 14:
+        return base
+    words = [w for w in re.split(r"[\s\-–]+", base) if w and w.lower() not in _MINOR_WORDS]
+    return "".join(w if w.isupper() else w[0].upper() for w in words)
+
+
+def source_abbreviation(source: Source) -> str:
+    """Return a document's short title in initials and year, as item codes cite it ("Job & Nishihara 1997" →
+    "JN 1997")."""
+    words = source.short_title.split()
+    year = words.pop() if words and words[-1].isdigit() else ""
+    initials = "".join(w[0] for w in words if w[:1].isupper())
+    return f"{initials} {year}".strip() or source.short_title
+
+
+_PLACE_NAMES = {"Canada", "Japan"}
+_MINOR_WORDS = {"of", "and", "the", "for", "in", "on", "his", "her", "its"}
+OWNERS_SHOWN = 3
+
+
+class AddEvidenceInline(admin.StackedInline):
+    """Blank fields for adding evidence, each with its label; saved through `services.evidence_create`."""
 
     formfield_overrides = URL_FIELD_OVERRIDES
 
@@ -217,41 +219,18 @@ class AddEvidenceInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).none()
 
-
-class StatusChangeInline(ReadOnlyInline):
-    """The item's status log, oldest first, read-only."""
-
-    model = StatusChange
-    fields = ["effective_date", "from_status", "to_status", "note", "evidence", "recorded_by", "recorded_at"]
-    readonly_fields = fields
-    ordering = ["effective_date", "id"]
-    verbose_name_plural = "status history (append-only)"
-
-
-class EditInline(ReadOnlyInline):
-    """The item's edit history, newest first: every change of its fields, who made it and when."""
-
-    model = RecommendationEdit
-    fields = ["edited_at", "edited_by_name", "what_changed", "note", "version"]
-    readonly_fields = fields
-    ordering = ["-edited_at", "-id"]
-    verbose_name_plural = "edit history (append-only)"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("edited_by")
-
-    @admin.display(description="by")
-    def edited_by_name(self, obj):
-        return obj.edited_by or "the seed"
-
-    @admin.display(description="what changed")
-    def what_changed(self, obj):
-        return format_html_join(
-            "", "<p><strong>{}</strong>: {} → {}</p>", ((r.field, r.before, r.after) for r in edit_rows(obj))
-        )
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "url":
+            kwargs["error_messages"] = {"invalid": ERROR_EVIDENCE_URL_INVALID}
+        if db_field.name == "published":
+            field = iso_date_field("Date", required=False, help_text=f"{DATE_FORMAT_HINT}, if known.")
+            return field
+        if db_field.name == "quote":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 3})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
-class LinkOutInline(admin.TabularInline):
+class LinkOutInline(admin.StackedInline):
     model = RecommendationLink
     fk_name = "from_recommendation"
     fields = ["kind", "to_recommendation", "note"]
@@ -263,11 +242,13 @@ class LinkOutInline(admin.TabularInline):
 @admin.register(Recommendation)
 class RecommendationAdmin(admin.ModelAdmin):
     form = RecommendationAdminForm
-    list_display = ["code", "title", "status_badge", "status_date", "owner_names", "source"]
-    list_display_links = ["code", "title"]
+    list_display = ["code", "title_line", "status_badge", "status_date", "owner_names", "source_name"]
+    list_display_links = ["code", "title_line"]
     list_filter = ["status", "themes", "source", "owners", "level", HasEvidenceFilter, FreshnessFilter]
     search_fields = ["code", "title", "text"]
-    list_per_page = 100
+    # A page an analyst can scan; the rest is a click (or "Show all") away.
+    list_per_page = 25
+    list_max_show_all = 500
     ordering = list(READING_ORDER)
     actions = ["record_status_change"]
     readonly_fields = [
@@ -277,20 +258,30 @@ class RecommendationAdmin(admin.ModelAdmin):
         "parent",
         "quoted_text",
         "current_status",
+        "status_log",
+        "evidence_recorded",
+        "edit_log",
         "version",
         "updated_at",
     ]
     fieldsets = [
         (None, {"fields": ["code", "source", "section", "parent", "quoted_text"]}),
-        ("Status", {"fields": ["current_status"]}),
+        ("Status", {"fields": ["current_status", "status_log"]}),
+        ("Tracking", {"fields": RecommendationAdminForm.Meta.fields}),
+        ("Edit history (append-only)", {"fields": ["edit_log"], "classes": ["collapse"]}),
         (
-            "Tracking",
-            {"fields": RecommendationAdminForm.Meta.fields},
+            "Record",
+            {
+                "fields": ["version", "updated_at", "loaded_version", "loaded_links", "loaded_at"],
+                "classes": ["collapse"],
+            },
         ),
-        ("Record", {"fields": ["version", "updated_at", "loaded_version"], "classes": ["collapse"]}),
+        (
+            "Evidence recorded (append-only: retract a wrong link, then add the right one below)",
+            {"fields": ["evidence_recorded"]},
+        ),
     ]
-    filter_horizontal = ["themes", "owners"]
-    inlines = [StatusChangeInline, EvidenceInline, AddEvidenceInline, LinkOutInline, EditInline]
+    inlines = [AddEvidenceInline, LinkOutInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("source").prefetch_related("owners")
@@ -303,7 +294,11 @@ class RecommendationAdmin(admin.ModelAdmin):
         # An item with a history is never deleted; codes are never reused.
         return False
 
-    # --- display -----------------------------------------------------------
+    # --- the list: one line per item ---------------------------------------------------
+    @admin.display(description="title", ordering="title")
+    def title_line(self, obj):
+        return format_html('<span class="tracker-oneline" title="{}">{}</span>', obj.title, obj.title)
+
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
         return format_html(
@@ -312,26 +307,74 @@ class RecommendationAdmin(admin.ModelAdmin):
 
     @admin.display(description="owners")
     def owner_names(self, obj):
-        return ", ".join(owner.name for owner in obj.owners.all()) or "—"
+        owners = list(obj.owners.all())
+        if not owners:
+            return "—"
+        shown = format_html_join(
+            ", ", '<abbr title="{}">{}</abbr>', ((o.name, owner_abbreviation(o.name)) for o in owners[:OWNERS_SHOWN])
+        )
+        more = len(owners) - OWNERS_SHOWN
+        if more > 0:
+            rest = "; ".join(o.name for o in owners[OWNERS_SHOWN:])
+            return format_html('{} <abbr class="tracker-more" title="{}">+{}</abbr>', shown, rest, more)
+        return shown
 
+    @admin.display(description="source", ordering="source__published")
+    def source_name(self, obj):
+        return format_html('<abbr title="{}">{}</abbr>', obj.source.short_title, source_abbreviation(obj.source))
+
+    # --- the item's page ---------------------------------------------------------------
     @admin.display(description="quoted text")
     def quoted_text(self, obj):
-        note = format_html("<p><em>Editorial note:</em> {}</p>", obj.editorial_note) if obj.editorial_note else ""
-        return format_html("<blockquote>{}</blockquote>{}", obj.text, note)
+        # Only the quote, which never changes here: the editorial note is an editable field below, shown as
+        # saved there (a refused edit never appears in this block).
+        return format_html('<blockquote class="tracker-quote">{}</blockquote>', obj.text)
 
     @admin.display(description="current status")
     def current_status(self, obj):
         if not obj.pk:
             return "—"
-        url = reverse("admin:recommendations_recommendation_change_status", args=[obj.pk])
-        as_of = f" as of {obj.status_date.isoformat()}" if obj.status_date else ""
-        return format_html(
-            '<strong>{}</strong>{} — {}<br><a class="button" href="{}">Record a status change</a>',
-            obj.get_status_display(),
-            as_of,
-            obj.status_definition,
-            url,
+        stored = Recommendation.objects.only("status", "status_date").get(pk=obj.pk)
+        can_record = getattr(obj, "_can_record_status", False)
+        return render_to_string(
+            "admin/recommendations/recommendation/_current_status.html",
+            {
+                "item": stored,
+                "definition": stored.status_definition,
+                "record_url": reverse("admin:recommendations_recommendation_change_status", args=[obj.pk])
+                if can_record
+                else "",
+            },
         )
+
+    @admin.display(description="status log")
+    def status_log(self, obj):
+        if not obj.pk:
+            return "—"
+        changes = obj.status_changes.select_related("recorded_by", "evidence").order_by("-effective_date", "-id")
+        return render_to_string("admin/recommendations/recommendation/_status_log.html", {"changes": changes})
+
+    @admin.display(description="evidence")
+    def evidence_recorded(self, obj):
+        if not obj.pk:
+            return "—"
+        evidence = (
+            Evidence.objects.filter(recommendation_id=obj.pk)
+            .with_retraction()
+            .with_link_check()
+            .select_related("added_by")
+            .order_by("published", "id")
+        )
+        rows = [(e, link_health_summary(e), retraction_summary(e)) for e in evidence]
+        return render_to_string("admin/recommendations/recommendation/_evidence_list.html", {"rows": rows})
+
+    @admin.display(description="edits")
+    def edit_log(self, obj):
+        if not obj.pk:
+            return "—"
+        edits = RecommendationEdit.objects.filter(recommendation_id=obj.pk).select_related("edited_by")
+        rows = [(edit, edit_rows(edit)) for edit in edits.order_by("-edited_at", "-id")]
+        return render_to_string("admin/recommendations/recommendation/_edit_log.html", {"rows": rows})
 
     # --- saving through the services ------------------------------------------
     def save_model(self, request, obj, form, change):
@@ -340,27 +383,20 @@ class RecommendationAdmin(admin.ModelAdmin):
             raise PermissionDenied
 
     def save_related(self, request, form, formsets, change):
-        data = {
-            name: form.cleaned_data[name] for name in form.changed_data if name in RecommendationAdminForm.Meta.fields
-        }
+        # Only what this analyst changed from what they loaded: a re-applied edit never reverts anyone else's.
+        data = {name: form.cleaned_data[name] for name in form.analyst_changes()}
         for formset in formsets:
             # The admin's change message reads these, as a formset's save() would set them.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             if formset.model is RecommendationLink and formset.has_changed():
-                data["links"] = {
-                    LinkSpec(
-                        kind=f.cleaned_data["kind"], to=f.cleaned_data["to_recommendation"], note=f.cleaned_data["note"]
-                    )
-                    for f in formset.forms
-                    if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("to_recommendation")
-                }
+                wanted = _wanted_links(formset)
+                loaded = form.cleaned_data.get("loaded_links")
+                if not loaded or links_signature((s.kind, s.to.pk, s.note) for s in wanted) != loaded:
+                    data["links"] = wanted
         # The instance already carries the form's values; re-read the stored ones so the service compares truly.
         stored = Recommendation.objects.get(pk=form.instance.pk)
         recommendation_update(
-            recommendation=stored,
-            data=data,
-            expected_version=form.cleaned_data.get("loaded_version"),
-            edited_by=request.user,
+            recommendation=stored, data=data, expected_version=form.expected_version(), edited_by=request.user
         )
         form.instance.version, form.instance.updated_at = stored.version, stored.updated_at
         for formset in formsets:
@@ -385,9 +421,39 @@ class RecommendationAdmin(admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except StaleVersionError as exc:
-            messages.error(request, exc.messages[0] + " Your edits were not saved.")
-            return HttpResponseRedirect(request.path)
+        except StaleVersionError:
+            # Someone saved between the form's check and the service's: nothing was written. Shown again,
+            # the form finds the item stale and offers the refusal page, with the analyst's input kept.
+            if getattr(request, "_tracker_stale_retry", False):
+                raise
+            request._tracker_stale_retry = True
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # The status block offers the status-change page only to those who may record one.
+            obj._can_record_status = request.user.has_perm("recommendations.add_statuschange")
+        if request.method == "POST" and obj is not None and obj.pk:
+            # The form's instance carries the refused input; the page's title and read-only parts show
+            # what is saved.
+            stored = Recommendation.objects.select_related("source").get(pk=obj.pk)
+            context["original"], context["subtitle"] = stored, str(stored)
+            refusal = edit_refusal(context["adminform"].form, context["inline_admin_formsets"], stored)
+            context["refusal"] = refusal
+            if refusal["stale_only"]:
+                context["errors"] = None  # the refusal block says it all; "correct the error below" would not
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_change(self, request, obj):
+        if RecommendationAdminForm.REAPPLY in request.POST:
+            self.message_user(
+                request,
+                f"{obj.code}: your edits were saved against version {request.POST[RecommendationAdminForm.REAPPLY]} "
+                f"(now version {obj.version}).",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:recommendations_recommendation_change", args=[obj.pk]))
+        return super().response_change(request, obj)
 
     # --- recording a status change -----------------------------------------------
     def get_urls(self):
@@ -405,65 +471,322 @@ class RecommendationAdmin(admin.ModelAdmin):
             raise PermissionDenied
 
     def change_status_view(self, request, object_id):
-        """One item: the form asks new status, note, effective date and optional evidence."""
+        """One item: the form asks new status, note, effective date and optional evidence.
+
+        A refusal shows what is saved now beside the analyst's input, says why, and keeps the input
+        in the form, set against the version now saved: one click records it again, and the service
+        checks it again against that version.
+        """
         self._check_can_record(request)
         item = get_object_or_404(Recommendation.objects.select_related("source"), pk=object_id)
-        form = StatusChangeForm(request.POST or None, recommendation=item, initial={"status": item.status})
-        loaded_version = request.POST.get("loaded_version") if request.method == "POST" else item.version
-        if request.method == "POST" and form.is_valid():
-            try:
-                with transaction.atomic():
-                    change = form.save_for(
-                        item, user=request.user, expected_version=int(loaded_version) if loaded_version else None
-                    )
-            except ValidationError:
-                pass  # the form now carries the service's messages
-            else:
-                messages.success(
-                    request,
-                    f"{item.code}: status changed from {change.get_from_status_display()} to "
-                    f"{change.get_to_status_display()}, effective {change.effective_date.isoformat()}.",
-                )
-                return HttpResponseRedirect(reverse("admin:recommendations_recommendation_change", args=[item.pk]))
+        refusal = None
+        if request.method == "POST":
+            form = StatusChangeForm(request.POST, recommendation=item)
+            stale = None
+            if form.is_valid():
+                try:
+                    with transaction.atomic():
+                        change = form.save_for(
+                            item, user=request.user, expected_version=form.cleaned_data.get("loaded_version")
+                        )
+                except StaleVersionError as exc:
+                    stale = exc
+                except ValidationError:
+                    pass  # the form now carries the service's messages
+                else:
+                    said = log_wording.entry_summary(change.from_status, change.to_status, change.effective_date)
+                    messages.success(request, f"{item.code}: {said}.")
+                    return HttpResponseRedirect(reverse("admin:recommendations_recommendation_change", args=[item.pk]))
+            item.refresh_from_db()
+            refusal = status_refusal(form, item, stale)
+        else:
+            form = StatusChangeForm(recommendation=item, initial={"status": item.status})
         context = {
             **self.admin_site.each_context(request),
             "title": f"Record a status change: {item.code}",
             "opts": self.model._meta,
             "original": item,
             "form": form,
-            "loaded_version": loaded_version,
+            "refusal": refusal,
+            "version_now": item.version,
+            "loaded_at_now": timezone.now().isoformat(),
+            "main_fields": [f for f in form.visible_fields() if f.name not in StatusChangeForm.EVIDENCE_FIELDS],
+            "evidence_fields": [f for f in form.visible_fields() if f.name in StatusChangeForm.EVIDENCE_FIELDS],
             "history": item.status_changes.select_related("recorded_by").order_by("-effective_date", "-id")[:5],
         }
         return TemplateResponse(request, "admin/recommendations/recommendation/change_status.html", context)
 
     @admin.action(description="Record a status change for the selected items", permissions=["record"])
     def record_status_change(self, request, queryset):
-        """Many items at once: one form, one log entry per item, all or nothing."""
-        form = StatusChangeForm(request.POST if "apply" in request.POST else None)
+        """Many items at once: one form, one log entry per item, all or nothing.
+
+        Each item is checked against the version shown when the form was opened. When any item
+        refuses, nothing is recorded, and the page names every refused item and why, beside what
+        each holds now, with one click to record the same input again for those that can take it.
+        """
+        applying = "apply" in request.POST
+        form = StatusChangeForm(request.POST if applying else None)
         items = list(queryset.select_related("source").in_reading_order())
-        if "apply" in request.POST and form.is_valid():
-            try:
-                with transaction.atomic():
-                    for item in items:
-                        form.save_for(item, user=request.user)
-            except ValidationError:
-                pass  # messages are on the form; nothing was recorded
-            else:
-                status = Status(form.cleaned_data["status"]).label
-                self.message_user(request, f"Recorded “{status}” for {len(items)} items: one log entry each.")
+        expected = _parse_versions(request.POST.get("item_versions", "")) if applying else {}
+        refusals = []
+        if applying and form.is_valid():
+            refusals, changes = _record_all(form, items, user=request.user, expected=expected)
+            if not refusals:
+                self.message_user(request, _bulk_success(form, changes))
                 return None
+            # Nothing was recorded: show each item as it is stored, not as the rolled-back attempt left it.
+            items = list(
+                Recommendation.objects.filter(pk__in=[i.pk for i in items]).select_related("source").in_reading_order()
+            )
+            by_pk = {i.pk: i for i in items}
+            refusals = [(by_pk[item.pk], reasons, stale) for item, reasons, stale in refusals]
+        refused_pks = {item.pk for item, reasons, stale in refusals if not stale}
+        retry_items = [i for i in items if i.pk not in refused_pks]
         context = {
             **self.admin_site.each_context(request),
             "title": f"Record a status change for {len(items)} items",
             "opts": self.model._meta,
             "form": form,
             "items": items,
+            "refusals": refusals,
+            "any_stale": any(stale for _, _, stale in refusals),
+            "retry_items": retry_items if refusals and form.is_valid() else [],
+            "item_versions": _format_versions(items),
+            "retry_versions": _format_versions(retry_items),
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/recommendations/recommendation/bulk_change_status.html", context)
 
     def has_record_permission(self, request):
         return request.user.has_perm("recommendations.add_statuschange")
+
+
+# --- refusals that tell the truth ---------------------------------------------------------------
+
+
+def _wanted_links(formset) -> set[LinkSpec]:
+    return {
+        LinkSpec(kind=f.cleaned_data["kind"], to=f.cleaned_data["to_recommendation"], note=f.cleaned_data["note"])
+        for f in formset.forms
+        if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("to_recommendation")
+    }
+
+
+def _shown(value) -> str:
+    """Return a field's value as a person reads it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if hasattr(value, "get_username"):
+        return value.get_username()
+    if isinstance(value, list | tuple | set) or hasattr(value, "model"):
+        names = sorted(str(v) for v in value)
+        return ", ".join(names) if names else "—"
+    return str(value)
+
+
+def _stored_value(item: Recommendation, name: str):
+    field = Recommendation._meta.get_field(name)
+    if field.many_to_many:
+        return list(getattr(item, name).all())
+    if field.choices:
+        return getattr(item, f"get_{name}_display")()
+    return getattr(item, name)
+
+
+def _entered_value(form, name: str):
+    if name in getattr(form, "cleaned_data", {}) and name not in form.errors:
+        value = form.cleaned_data[name]
+        field = Recommendation._meta.get_field(name)
+        if getattr(field, "choices", None):
+            return dict(field.flatchoices).get(value, value)
+        return value
+    raw = form.data.getlist(form.add_prefix(name)) if hasattr(form.data, "getlist") else form.data.get(name)
+    if name in ("themes", "owners"):
+        model = Recommendation._meta.get_field(name).related_model
+        return list(model.objects.filter(pk__in=[v for v in raw if str(v).isdigit()]))
+    return raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
+
+
+def _since(item: Recommendation, *, loaded_version: int | None, loaded_at: datetime.datetime | None):
+    """Return what was put on record for an item since an analyst loaded it: edits, status changes, evidence."""
+    edits = RecommendationEdit.objects.filter(recommendation=item).select_related("edited_by")
+    edits = edits.filter(version__gt=loaded_version) if loaded_version is not None else edits.none()
+    changes = item.status_changes.select_related("recorded_by")
+    evidence = item.evidence.select_related("added_by")
+    if loaded_at is not None:
+        changes, evidence = changes.filter(recorded_at__gt=loaded_at), evidence.filter(added_at__gt=loaded_at)
+    else:
+        changes, evidence = changes.none(), evidence.none()
+    return {
+        "edits": [(edit, edit_rows(edit)) for edit in edits.order_by("edited_at", "id")],
+        "changes": list(changes.order_by("recorded_at", "id")),
+        "evidence": list(evidence.order_by("added_at", "id")),
+    }
+
+
+def edit_refusal(form, inline_admin_formsets, stored: Recommendation) -> dict:
+    """Describe a refused edit of an item: why, what is saved now beside what the analyst entered, what
+    others put on record since they loaded it, and whether the same edit can be applied again at once."""
+    cleaned = getattr(form, "cleaned_data", {})
+    loaded_version = cleaned.get("loaded_version")
+    since = _since(stored, loaded_version=loaded_version, loaded_at=cleaned.get("loaded_at"))
+    touched_since = {name for edit, _ in since["edits"] for name in edit.changes}
+    labels = {name: form.fields[name].label or name for name in form.fields}
+    rows = []
+    for name in form.analyst_changes():
+        rows.append(
+            {
+                "label": str(labels[name]).capitalize(),
+                "saved": _shown(_stored_value(stored, name)),
+                "entered": _shown(_entered_value(form, name)),
+                "errors": form.errors.get(name, []),
+                "conflict": name in touched_since,
+            }
+        )
+    formsets_valid = True
+    for inline in inline_admin_formsets:
+        formset = inline.formset
+        if not formset.is_valid():
+            formsets_valid = False
+        if formset.model is RecommendationLink and formset.is_valid() and formset.has_changed():
+            wanted = _wanted_links(formset)
+            loaded = cleaned.get("loaded_links")
+            if not loaded or links_signature((s.kind, s.to.pk, s.note) for s in wanted) != loaded:
+                rows.append(
+                    {
+                        "label": "Links",
+                        "saved": "; ".join(sorted(link.describe() for link in _links_now(stored))) or "—",
+                        "entered": "; ".join(sorted(s.describe() for s in wanted)) or "—",
+                        "errors": [],
+                        "conflict": "links" in touched_since,
+                    }
+                )
+        if formset.model is Evidence:
+            for evidence_form in formset.forms:
+                if evidence_form.has_changed():
+                    data = getattr(evidence_form, "cleaned_data", {}) or {}
+                    entered = data.get("url") or evidence_form.data.get(evidence_form.add_prefix("url"), "")
+                    title = data.get("title") or evidence_form.data.get(evidence_form.add_prefix("title"), "")
+                    rows.append(
+                        {
+                            "label": "New evidence",
+                            "saved": "(not added)",
+                            "entered": f"{title} — {entered}" if title else entered,
+                            "errors": [e for errors in evidence_form.errors.values() for e in errors],
+                            "conflict": False,
+                        }
+                    )
+    stale = form.is_stale()
+    other_errors = [e for e in form.non_field_errors().as_data() if e.code != STALE_CODE]
+    field_errors = any(name in form.errors for name in form.fields)
+    stale_only = stale and not other_errors and not field_errors and formsets_valid
+    return {
+        "stale": stale,
+        "stale_only": stale_only,
+        "loaded_version": loaded_version,
+        "version_now": stored.version,
+        "rows": rows,
+        "since": since,
+        "other_errors": [" ".join(e.messages) for e in other_errors],
+        "can_reapply": stale_only and bool(rows),
+        "reapply_name": RecommendationAdminForm.REAPPLY,
+    }
+
+
+def _links_now(item: Recommendation) -> list[LinkSpec]:
+    return [
+        LinkSpec(kind=link.kind, to=link.to_recommendation, note=link.note)
+        for link in item.links_out.select_related("to_recommendation")
+    ]
+
+
+def status_refusal(form: StatusChangeForm, item: Recommendation, stale: StaleVersionError | None) -> dict:
+    """Describe a refused status change: why, what is saved now beside the analyst's input, what others put
+    on record since the form was opened, and whether the same input can be recorded again at once."""
+    cleaned = getattr(form, "cleaned_data", {})
+    loaded_version = cleaned.get("loaded_version")
+    reasons = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label or name.replace("_", " ").capitalize() if name in form.fields else None
+        reasons.extend((str(label) if label else None, e) for e in errors)
+    is_stale = stale is not None or (loaded_version is not None and loaded_version != item.version)
+    return {
+        "stale": is_stale,
+        "loaded_version": stale.expected if stale else loaded_version,
+        "reasons": reasons,
+        "entered": form.entered(),
+        "since": _since(item, loaded_version=loaded_version, loaded_at=cleaned.get("loaded_at")),
+        "can_reapply": stale is not None and form.is_valid(),
+        "would_be": form.summary_for(item) if form.is_valid() else "",
+    }
+
+
+def _parse_versions(text: str) -> dict[int, int]:
+    """Read "pk:version pk:version" (the versions a bulk form was opened on)."""
+    versions = {}
+    for pair in text.split():
+        pk, _, version = pair.partition(":")
+        if pk.isdigit() and version.isdigit():
+            versions[int(pk)] = int(version)
+    return versions
+
+
+def _format_versions(items) -> str:
+    return " ".join(f"{item.pk}:{item.version}" for item in items)
+
+
+class _Refused(Exception):
+    """Raised inside the bulk transaction so that nothing of it is kept."""
+
+
+def _record_all(form: StatusChangeForm, items, *, user, expected: dict[int, int]):
+    """Record the form's change for every item, all or nothing; return (refusals, changes).
+
+    Every item is tried, each in a savepoint, so that a refusal names every item refused and
+    why, not only the first; then, if any refused, everything is rolled back.
+    """
+    refusals, changes = [], []
+    try:
+        with transaction.atomic():
+            for item in items:
+                try:
+                    with transaction.atomic():
+                        changes.append(form.record_for(item, user=user, expected_version=expected.get(item.pk)))
+                except StaleVersionError as exc:
+                    refusals.append((item, [(None, _stale_sentence(exc))], True))
+                except ValidationError as exc:
+                    reasons = [
+                        (str(form.fields[f].label) if f in form.fields else None, m)
+                        for f, m in form.refusal_reasons(exc)
+                    ]
+                    refusals.append((item, reasons, False))
+            if refusals:
+                raise _Refused
+    except _Refused:
+        return refusals, []
+    return [], changes
+
+
+def _stale_sentence(exc: StaleVersionError) -> str:
+    return (
+        f"Someone else changed it since this form was opened (you saw version {exc.expected}; "
+        f"it is now version {exc.actual})."
+    )
+
+
+def _bulk_success(form: StatusChangeForm, changes) -> str:
+    status = Status(form.cleaned_data["status"]).label
+    reassessed = [c for c in changes if log_wording.is_reassessment(c.from_status, c.to_status)]
+    message = f"Recorded “{status}” for {len(changes)} items: one log entry each."
+    if reassessed:
+        codes = ", ".join(c.recommendation.code for c in reassessed)
+        summary = log_wording.entry_summary(
+            reassessed[0].from_status, reassessed[0].to_status, reassessed[0].effective_date
+        )
+        message += f" {len(reassessed)} of them already held it, so recorded as a reassessment ({summary}): {codes}."
+    return message
 
 
 class RecordAdmin(admin.ModelAdmin):
@@ -491,8 +814,7 @@ class StatusChangeAdmin(RecordAdmin):
     list_display = [
         "recorded_at",
         "item_code",
-        "from_status",
-        "to_status",
+        "entry",
         "effective_date",
         "recorded_by",
         "short_note",
@@ -502,6 +824,10 @@ class StatusChangeAdmin(RecordAdmin):
     date_hierarchy = "recorded_at"
     ordering = ["-recorded_at", "-id"]
     list_select_related = ["recommendation", "recorded_by"]
+
+    @admin.display(description="entry", ordering="to_status")
+    def entry(self, obj):
+        return log_wording.entry_headline(obj.from_status, obj.to_status)
 
     @admin.display(description="note")
     def short_note(self, obj):
@@ -539,7 +865,9 @@ class EvidenceAdmin(RecordAdmin):
     def retraction_state(self, obj):
         return retraction_summary(obj)
 
-    link_health = EvidenceInline.link_health
+    @admin.display(description="link status")
+    def link_health(self, obj):
+        return link_health_summary(obj)
 
     def get_queryset(self, request):
         # The change page reads the link check too; the list has it from list_select_related.
@@ -635,4 +963,8 @@ class RecommendationEditAdmin(RecordAdmin):
     def fields_changed(self, obj):
         return ", ".join(obj.changes)
 
-    what_changed = EditInline.what_changed
+    @admin.display(description="what changed")
+    def what_changed(self, obj):
+        return format_html_join(
+            "", "<p><strong>{}</strong>: {} → {}</p>", ((r.field, r.before, r.after) for r in edit_rows(obj))
+        )

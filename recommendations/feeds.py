@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
+from recommendations import log_wording
 from recommendations.filters import StatusChangeFeedFilterSet
 from recommendations.models import CODE_VALIDATOR, Recommendation, StatusChange, Theme
 
@@ -78,13 +79,15 @@ class StatusChangesFeed(Feed):
         return selection.changes[:FEED_LENGTH]
 
     def item_title(self, item: StatusChange) -> str:
-        return (
-            f"{item.recommendation.code}: {item.get_from_status_display()} → {item.get_to_status_display()} "
-            f"— {item.recommendation.title}"
-        )
+        headline = log_wording.entry_headline(item.from_status, item.to_status)
+        return f"{item.recommendation.code}: {headline} — {item.recommendation.title}"
 
     def item_description(self, item: StatusChange) -> str:
-        lines = [f"Effective {item.effective_date.isoformat()}. {item.note}"]
+        if log_wording.is_reassessment(item.from_status, item.to_status):
+            said = log_wording.entry_summary(item.from_status, item.to_status, item.effective_date)
+            lines = [f"{said[:1].upper()}{said[1:]}. {item.note}"]
+        else:
+            lines = [f"Effective {item.effective_date.isoformat()}. {item.note}"]
         if item.evidence_id:
             evidence = item.evidence
             lines.append(f"Evidence: {evidence.title}" + (f" ({evidence.publisher})" if evidence.publisher else ""))
@@ -105,7 +108,7 @@ class StatusChangesFeed(Feed):
         return "Tracker seed (statuses as of June 2018)"
 
     def item_categories(self, item: StatusChange) -> list[str]:
-        return [item.to_status]
+        return [item.to_status, log_wording.entry_kind(item.from_status, item.to_status)]
 
 
 class ThemeStatusChangesFeed(StatusChangesFeed):

@@ -21,6 +21,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, QuerySet
 from django.urls import reverse
 
+from recommendations import log_wording
 from recommendations.models import (
     Evidence,
     Owner,
@@ -85,6 +86,8 @@ STATUS_CHANGE_COLUMNS = [
     "recorded_at",
     "recorded_by",
     "evidence",
+    "kind",
+    "summary",
 ]
 EVIDENCE_COLUMNS = [
     "id",
@@ -420,6 +423,14 @@ def evidence_queryset(item: Recommendation) -> QuerySet:
     return Evidence.objects.filter(recommendation=item).with_retraction().with_link_check().order_by("published", "id")
 
 
+def _entry_kind(from_status: str, to_status: str, effective_date: datetime.date) -> dict[str, str]:
+    """Return whether a log entry is a change or a reassessment, and how it reads (`log_wording`)."""
+    return {
+        "kind": log_wording.entry_kind(from_status, to_status),
+        "summary": log_wording.entry_summary(from_status, to_status, effective_date),
+    }
+
+
 def status_change_row_from(change: StatusChange, item: Recommendation, links: Links) -> dict[str, Any]:
     """Return one status change of a known item as the API shows it."""
     evidence = change.evidence
@@ -429,6 +440,7 @@ def status_change_row_from(change: StatusChange, item: Recommendation, links: Li
         "recommendation_url": links.item(item.code),
         "from_status": change.from_status,
         "to_status": change.to_status,
+        **_entry_kind(change.from_status, change.to_status, change.effective_date),
         "note": change.note,
         "effective_date": change.effective_date,
         "recorded_at": change.recorded_at,
@@ -477,6 +489,7 @@ def status_change_rows(values_rows: Iterable[dict[str, Any]], links: Links) -> I
             "recommendation_url": links.item(row["recommendation__code"]),
             "from_status": row["from_status"],
             "to_status": row["to_status"],
+            **_entry_kind(row["from_status"], row["to_status"], row["effective_date"]),
             "note": row["note"],
             "effective_date": row["effective_date"],
             "recorded_at": row["recorded_at"],

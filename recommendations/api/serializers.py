@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.relations import MANY_RELATION_KWARGS
 
+from recommendations import log_wording
 from recommendations.models import MAX_SCHEDULE_MONTHS, Owner, Source, Theme
 from recommendations.roles import ANALYST_GROUP
 from recommendations.services import ERROR_NOTE_REQUIRED
@@ -345,6 +346,15 @@ class StatusChangeSerializer(serializers.Serializer):
     recommendation_url = serializers.URLField()
     from_status = serializers.ChoiceField(choices=Status.choices)
     to_status = serializers.ChoiceField(choices=Status.choices)
+    kind = serializers.ChoiceField(
+        choices=[log_wording.KIND_CHANGE, log_wording.KIND_REASSESSMENT],
+        help_text="`reassessment` when the entry keeps the status it found (`from_status` = `to_status`): "
+        "reviewed and found unchanged; else `change`.",
+    )
+    summary = serializers.CharField(
+        help_text="The entry in words, e.g. 'status changed from In progress to Implemented, effective 2019-08-24' "
+        "or 'still In progress, reviewed on 2024-05-01'."
+    )
     note = serializers.CharField()
     effective_date = serializers.DateField()
     recorded_at = serializers.DateTimeField()
