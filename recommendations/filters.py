@@ -5,7 +5,9 @@ Parameters (repeat one for OR; different ones combine with AND):
     source, theme, owner   slugs
     status, level          codes
     parent                 the parent item's code
-    search                 full text over title and quoted text (PostgreSQL: ranked full-text search)
+    search                 words in the title, quoted text or link notes, or an item's code, in web-search
+                           syntax ("a phrase", or, -word); whole words with English stemming, best match
+                           first, the same on SQLite and PostgreSQL (see recommendations.search)
     updated_since          ISO 8601 date or date-time
     as_of                  a date (YYYY-MM-DD, not in the future): every item's status is read as it stood on
                            that day, from the status log; `status`, `overdue` and the orderings by status and
@@ -41,6 +43,7 @@ from django_filters.fields import BaseCSVField
 
 from recommendations.models import READING_ORDER, Owner, Recommendation, Source, StatusChange, Theme
 from recommendations.search import search_recommendations
+from recommendations.search_syntax import validate_search
 from recommendations.timeline import STATUS_AS_OF, STATUS_DATE_AS_OF, overdue_q, status_on_in, with_status_on
 from recommendations.vocabulary import Level, Status
 
@@ -401,7 +404,7 @@ class RecommendationFilterSet(NulSafeFilterSet):
     parent = CodesFilter(
         field_name="parent", related_model=Recommendation, to_field="code", what="parent item", label="Parent item"
     )
-    search = django_filters.CharFilter(method="filter_search", label="Search")
+    search = django_filters.CharFilter(method="filter_search", label="Search", validators=[validate_search])
     updated_since = IsoDateOrDateTimeFilter(field_name="updated_at", lookup_expr="gte", label="Updated since")
     as_of = AsOfFilter(
         label="Status as of",
@@ -459,7 +462,9 @@ class RecommendationFilterSet(NulSafeFilterSet):
         return self.form.cleaned_data.get("as_of")
 
     def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return search_recommendations(qs, value, rank=not self.data.get("ordering"))
+        # The page, its count and its facets run the same search: its words are looked up once.
+        forms = self.__dict__.setdefault("_search_forms", {})
+        return search_recommendations(qs, value, rank=not self.data.get("ordering"), forms=forms)
 
 
 class StatusChangeFeedFilterSet(NulSafeFilterSet):
