@@ -24,7 +24,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count, F
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -342,34 +345,82 @@ def _year_ends(start_year: int, end: datetime.date) -> list[datetime.date]:
     return [datetime.date(year, 12, 31) for year in range(start_year, end.year)] + [end]
 
 
+def _periods_in_effect_by_year(ends: list[datetime.date], source: Source | None) -> dict[int, list[dict[str, int]]]:
+    """Return, by document, for each date of `ends`, how many status periods in effect it had by status.
+
+    One pass over the status periods (with their items, for the document), however many dates.
+    """
+    periods = StatusPeriod.objects.order_by().filter(valid_from__lte=ends[-1])
+    if source is not None:
+        periods = periods.filter(recommendation__source=source)
+    rows = periods.values("recommendation__source_id", "status").annotate(
+        **{f"on_{i}": Count("pk", filter=in_effect_q(on)) for i, on in enumerate(ends)}
+    )
+    in_effect: dict[int, list[dict[str, int]]] = {}
+    for row in rows:
+        by_date = in_effect.setdefault(row["recommendation__source_id"], [{} for _ in ends])
+        for i in range(len(ends)):
+            if row[f"on_{i}"]:
+                by_date[i][row["status"]] = row[f"on_{i}"]
+    return in_effect
+
+
+# How long the counts of the status periods are kept. They change only with the log, and their key
+# names the log's latest entry, so they are never read stale; the limit only frees the space.
+OVER_TIME_CACHE_SECONDS = 24 * 60 * 60
+
+
 def status_over_time(as_of: datetime.date | None = None, *, source: Source | None = None) -> list[StatusOverTime]:
     """Return the status mix at the end of each year: all items, then each document (or only `source`'s).
 
     Each document counts from the end of the year it was published; all items count each
     document's from then. The current year (or the year of `as_of`) is counted on today
     (on `as_of`). Two queries, however many years and documents: the documents with their
-    number of items, and one pass over the status periods counting, for every year's end,
-    those in effect by document and status (an item without one then is not assessed).
+    number of items and the log's latest entry, and one pass over the status periods
+    counting, for every year's end, those in effect by document and status (an item
+    without one then is not assessed). That pass reads every period (about a second for
+    three million), so its counts are cached under the log's latest entry (its id and
+    when it was recorded): the next change recorded, backdated or not, is a new key.
     """
     end = as_of or timezone.localdate()
-    sources_qs = Source.objects.defer("text").filter(published__lte=end).order_by("published", "slug")
+    items = Recommendation.objects.filter(source=OuterRef("pk")).order_by().values("source").annotate(n=Count("*"))
+    latest = StatusChange.objects.order_by("-id")
+    sources_qs = (
+        Source.objects.defer("text")
+        .filter(published__lte=end)
+        .order_by("published", "slug")
+        .annotate(
+            n=Coalesce(Subquery(items.values("n")), 0),
+            log_id=Subquery(latest.values("id")[:1]),
+            log_recorded_at=Subquery(latest.values("recorded_at")[:1]),
+        )
+    )
     if source is not None:
         sources_qs = sources_qs.filter(pk=source.pk)
-    sources = list(sources_qs.annotate(n=Count("recommendations")))
+    sources = list(sources_qs)
     if not sources:
         return []
     ends = _year_ends(min(s.published.year for s in sources), end)
-    periods = StatusPeriod.objects.order_by().filter(valid_from__lte=end)
-    if source is not None:
-        periods = periods.filter(recommendation__source=source)
-    rows = periods.values("recommendation__source_id", "status").annotate(
-        **{f"on_{i}": Count("pk", filter=in_effect_q(on)) for i, on in enumerate(ends)}
-    )
-    in_effect: dict[int, list[dict[str, int]]] = defaultdict(lambda: [{} for _ in ends])
-    for row in rows:
-        for i in range(len(ends)):
-            if row[f"on_{i}"]:
-                in_effect[row["recommendation__source_id"]][i][row["status"]] = row[f"on_{i}"]
+    if sources[0].log_id is None:
+        in_effect: dict[int, list[dict[str, int]]] = {}
+    else:
+        key = ":".join(
+            str(part)
+            for part in (
+                "status-over-time",
+                connection.settings_dict["NAME"],
+                source.pk if source is not None else "all",
+                ends[0].isoformat(),
+                end.isoformat(),
+                sources[0].log_id,
+                sources[0].log_recorded_at.isoformat(),
+            )
+        )
+        in_effect = cache.get(key)
+        if in_effect is None:
+            in_effect = _periods_in_effect_by_year(ends, source)
+            cache.set(key, in_effect, OVER_TIME_CACHE_SECONDS)
+    none_in_effect = [{} for _ in ends]
 
     def series(key: str, label: str, url: str, members: list[Source]) -> StatusOverTime:
         points = []
@@ -379,7 +430,7 @@ def status_over_time(as_of: datetime.date | None = None, *, source: Source | Non
                 continue
             counts: dict[str, int] = defaultdict(int)
             for s in present:
-                for status, n in _with_not_assessed(s.n, in_effect[s.pk][i]).items():
+                for status, n in _with_not_assessed(s.n, in_effect.get(s.pk, none_in_effect)[i]).items():
                     counts[status] += n
             points.append(YearEnd(year=on.year, on=on, progress=Progress.from_counts(dict(counts))))
         return StatusOverTime(key=key, label=label, url=url, points=tuple(points))

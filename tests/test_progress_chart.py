@@ -208,10 +208,11 @@ def _count_queries(client, path: str) -> int:
 @pytest.mark.django_db
 def test_queries_do_not_grow_with_the_years_or_the_documents(client, history, make_recommendation):
     source = Source.objects.get(slug="test-study")
+    with CaptureQueriesContext(connection) as ctx:  # (a date of its own: the pages below read theirs afresh)
+        dashboard.status_over_time(datetime.date(2024, 12, 31))
+    # the documents with their number of items and the log's latest entry; one pass over the periods
+    assert len(ctx.captured_queries) == 2
     progress, page = _count_queries(client, "/progress/"), _count_queries(client, "/sources/test-study/")
-    with CaptureQueriesContext(connection) as ctx:
-        dashboard.status_over_time()
-    assert len(ctx.captured_queries) == 2  # the documents with their items' number; one pass over the periods
 
     # Thirty more years, a second document and more changes: the same number of queries.
     Source.objects.filter(pk=source.pk).update(published="1970-01-01")
@@ -230,3 +231,25 @@ def test_queries_do_not_grow_with_the_years_or_the_documents(client, history, ma
     assert _count_queries(client, "/sources/test-study/") == page
     assert _count_queries(client, "/sources/later-brief/") == page
     assert len(dashboard.status_over_time()[0].points) == timezone.localdate().year - 1970 + 1
+
+
+@pytest.mark.django_db
+def test_the_periods_counts_are_kept_until_the_next_change_and_a_backdated_change_shows_at_once(history):
+    source = Source.objects.get(slug="test-study")
+    assert _mix(dashboard.status_over_time(source=source)[0])[2005] == {
+        "not_assessed": 2,
+        "in_progress": 1,
+        "implemented": 1,
+    }
+    with CaptureQueriesContext(connection) as ctx:
+        again = dashboard.status_over_time(source=source)[0]
+    assert len(ctx.captured_queries) == 1  # the pass over the periods is not made again
+    assert _mix(again)[2005] == {"not_assessed": 2, "in_progress": 1, "implemented": 1}
+
+    # D's first status, effective back in 2005: every year's end since then counts it at once.
+    _status(history["D"], Status.NOT_PURSUED, "2005-07-01", "Declined.")
+    with CaptureQueriesContext(connection) as ctx:
+        after = dashboard.status_over_time(source=source)[0]
+    assert len(ctx.captured_queries) == 2
+    assert _mix(after)[2004] == {"not_assessed": 2, "in_progress": 1, "implemented": 1}
+    assert _mix(after)[2005] == {"not_assessed": 1, "in_progress": 1, "implemented": 1, "not_pursued": 1}
