@@ -98,12 +98,11 @@ class ParsedQuery:
     As in PostgreSQL's web-search syntax, `or` separates groups of AND-ed terms:
     `ship visits or port` is (ship AND visits) OR port.
     `code` is the text upper-cased when it could be an item's code (matched exactly besides).
-    `ignored` is True when the text had words but none a search can use (only stop words).
+    No groups: the text has no word a search can use (only stop words, or only punctuation).
     """
 
     groups: tuple[Group, ...]
     code: str | None = None
-    ignored: bool = False
 
     @property
     def terms(self) -> tuple[Term, ...]:
@@ -172,13 +171,11 @@ def parse(text: str) -> ParsedQuery:
     upper = text.upper()
     code = upper if _CODE.match(upper) and len(upper) <= 40 else None
     groups: list[tuple[list[Term], list[Term]]] = [([], [])]
-    had_words = False
     for raw, negated, quoted in _pieces(text):
         if not quoted and not negated and raw.lower() == _OR:
             if groups[-1] != ([], []):
                 groups.append(([], []))
             continue
-        had_words = had_words or bool(words(raw))
         term = _term(raw)
         if term is None:
             continue  # only stop words or punctuation: PostgreSQL leaves it out too
@@ -188,7 +185,7 @@ def parse(text: str) -> ParsedQuery:
         for terms, excluded in groups
         if terms or excluded
     )
-    return ParsedQuery(groups=kept, code=code, ignored=had_words and not kept)
+    return ParsedQuery(groups=kept, code=code)
 
 
 def validate_search(text: str) -> None:
