@@ -92,8 +92,9 @@ FILTER_PARAMETERS = [
         "search",
         OpenApiTypes.STR,
         OpenApiParameter.QUERY,
-        description="Words to find in the title or the quoted text. On PostgreSQL: full-text search in web-search "
-        'syntax ("a phrase", or, -word), best match first unless `ordering` is given.',
+        description="Words to find in the title, the quoted text or the notes of the item's links (or an item's "
+        'code): whole words with English stemming, in web-search syntax ("a phrase", or, -word), the same on '
+        "SQLite and PostgreSQL; best match first unless `ordering` is given.",
     ),
     OpenApiParameter(
         "updated_since",
