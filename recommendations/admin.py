@@ -242,7 +242,7 @@ class LinkOutInline(admin.StackedInline):
 @admin.register(Recommendation)
 class RecommendationAdmin(admin.ModelAdmin):
     form = RecommendationAdminForm
-    list_display = ["code", "title_line", "status_badge", "status_date", "owner_names", "source_name"]
+    list_display = ["code", "title_line", "status_badge", "status_day", "owner_names", "source_name"]
     list_display_links = ["code", "title_line"]
     list_filter = ["status", "themes", "source", "owners", "level", HasEvidenceFilter, FreshnessFilter]
     search_fields = ["code", "title", "text"]
@@ -304,6 +304,10 @@ class RecommendationAdmin(admin.ModelAdmin):
         return format_html(
             '<span class="tracker-status tracker-status--{}">{}</span>', obj.status, obj.get_status_display()
         )
+
+    @admin.display(description="status date", ordering="status_date")
+    def status_day(self, obj):
+        return obj.status_date.isoformat() if obj.status_date else "—"
 
     @admin.display(description="owners")
     def owner_names(self, obj):
