@@ -19,7 +19,8 @@ included.
 
 A migration that makes SQLite rebuild the items table or the links table (Django
 does so for most column changes there) drops that table's triggers with it: such a
-migration must run `install(schema_editor)` again after its operations.
+migration must run `install(schema_editor)` again after its operations (a test
+checks that every trigger in `SQLITE_TRIGGERS` is in place).
 """
 
 # Every statement here is built from this module's constant names, never from input:
@@ -106,11 +107,12 @@ _SQLITE_TABLES = [
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {TERMS_TABLE} USING fts5vocab({SEARCH_TABLE}, 'row')",
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {INSTANCES_TABLE} USING fts5vocab({SEARCH_TABLE}, 'instance')",
 ]
-_SQLITE_TRIGGERS = {
+SQLITE_TRIGGERS = {
+    # A new item has no links yet (a link refers to both its items), and the items' triggers never
+    # name the links table: rebuilding one table must not break the other's triggers.
     f"{SEARCH_TABLE}_item_insert": f"""
         AFTER INSERT ON {ITEMS} BEGIN
-            INSERT INTO {SEARCH_TABLE} (rowid, title, text, links)
-            VALUES (new.id, new.title, new.text, {_sqlite_notes("new.id")});
+            INSERT INTO {SEARCH_TABLE} (rowid, title, text, links) VALUES (new.id, new.title, new.text, '');
         END""",
     f"{SEARCH_TABLE}_item_update": f"""
         AFTER UPDATE OF title, text ON {ITEMS} BEGIN
@@ -152,7 +154,7 @@ def install(schema_editor) -> None:
     elif vendor == "sqlite":
         for statement in _SQLITE_TABLES:
             schema_editor.execute(statement)
-        for name, body in _SQLITE_TRIGGERS.items():
+        for name, body in SQLITE_TRIGGERS.items():
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
             schema_editor.execute(f"CREATE TRIGGER {name} {body}")
         schema_editor.execute(f"DELETE FROM {SEARCH_TABLE}")
@@ -176,7 +178,7 @@ def uninstall(schema_editor) -> None:
             f"setweight(to_tsvector('{SEARCH_CONFIG}'::regconfig, coalesce(text, '')), 'B')"
         )
     elif vendor == "sqlite":
-        for name in _SQLITE_TRIGGERS:
+        for name in SQLITE_TRIGGERS:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
         schema_editor.execute(f"DROP TABLE IF EXISTS {INSTANCES_TABLE}")
         schema_editor.execute(f"DROP TABLE IF EXISTS {TERMS_TABLE}")

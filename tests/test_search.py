@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection
 from psycopg2 import sql
 
-from recommendations import bulk
+from recommendations import bulk, search_index
 from recommendations.management.commands.search import codes_for
 from recommendations.models import Recommendation, RecommendationLink
 from recommendations.search_syntax import ERROR_TOO_MANY_TERMS, MAX_TERMS, STOP_WORDS, parse, stem, words
@@ -234,6 +234,18 @@ def test_bulk_inserts_are_indexed(make_recommendation):
     bulk.reset_sequences([Recommendation])
     assert codes_for("submarine") == ["G-1", "G-3"]
     assert codes_for("generated carriers") == ["G-0", "G-2"]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's index and its triggers")
+def test_the_sqlite_index_and_its_triggers_are_in_place():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        triggers = {row[0] for row in cursor.fetchall()}
+    missing = set(search_index.SQLITE_TRIGGERS) - triggers
+    assert not missing, (
+        f"Missing {sorted(missing)}: a migration rebuilt a table and dropped its triggers; "
+        "call recommendations.search_index.install(schema_editor) at its end."
+    )
 
 
 # --- The stemmer and the stop words are PostgreSQL's --------------------------------------------
