@@ -322,7 +322,8 @@ class Recommendation(models.Model):
             models.Index(fields=["level", "status"], name="rec_level_status_idx"),
             models.Index(fields=["due_date", "status"], name="rec_due_status_idx"),
             # "these items, with this status": a semi-join with a theme's or an owner's items reads this index alone
-            models.Index(fields=["status", "id"], name="rec_status_id_idx"),
+            # and carries source and level, so the source and level facets of such a set read it alone too
+            models.Index(fields=["status", "id"], include=["source", "level"], name="rec_status_id_cover_idx"),
             # `priority=true` in reading order, and `overdue` over the few items with a schedule: partial indexes
             # that hold only those items.
             models.Index(fields=["source", "position"], condition=Q(priority=True), name="rec_priority_reading_idx"),

@@ -191,6 +191,9 @@ class Generator:
                     None,
                     None,
                     "",
+                    "",  # no recurring schedule
+                    False,  # not a priority
+                    "",
                     1 + evidence_per_item,  # one version for each evidence added below
                     self.now,
                     self.now,
@@ -213,6 +216,9 @@ class Generator:
             "status_date",
             "due_date",
             "due_date_note",
+            "schedule_note",
+            "priority",
+            "priority_note",
             "version",
             "created_at",
             "updated_at",
