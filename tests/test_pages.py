@@ -602,8 +602,10 @@ def test_list_has_a_labelled_status_as_of_date_field_in_its_plain_get_form(clien
     form = html[html.index('<form class="search-form"') : html.index("</form>")]
     assert 'method="get"' in form
     assert '<label for="as_of">Status as of</label>' in form
-    field = form[form.index('<input type="date" id="as_of"') :]
+    # A text box typed as YYYY-MM-DD, as its hint says (a browser's date box would show mm/dd/yyyy).
+    field = form[form.index('<input type="text" id="as_of"') :]
     field = field[: field.index(">")]
+    assert 'placeholder="YYYY-MM-DD"' in field
     assert 'name="as_of"' in field and 'value="2018-12-31"' in field and 'aria-describedby="as_of-help"' in field
     assert 'id="as_of-help"' in form and "empty for today's" in form
     # The date is the field's own, not repeated as a hidden input; the other filters are kept.
