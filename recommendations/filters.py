@@ -158,7 +158,8 @@ class AsOfFilter(django_filters.Filter):
 
 
 class TrueFalseField(forms.Field):
-    """`true` or `false` (also `1` or `0`, in any case); empty means not given; anything else is refused.
+    """`true` or `false` (also `1` or `0`), exactly as the API schema lists them; empty means not given;
+    anything else is refused.
 
     Django's own boolean fields would read an unknown value as "not given" and filter nothing, silently.
     """
@@ -169,7 +170,7 @@ class TrueFalseField(forms.Field):
         if value in self.empty_values:
             return None
         try:
-            return self.VALUES[str(value).strip().lower()]
+            return self.VALUES[str(value)]
         except KeyError:
             raise ValidationError(ERROR_BOOLEAN, code="invalid") from None
 

@@ -215,3 +215,16 @@ def test_backup_and_restore_keep_the_schedule_and_the_priority(followed, analyst
         12,
         "Yearly.",
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "ok"), [("true", True), ("0", True), ("True", False), (" true", False), ("yes", False)]
+)
+def test_the_priority_filter_takes_exactly_the_values_the_schema_lists(value, ok):
+    response = APIClient().get("/api/recommendations/", {"priority": value})
+    if ok:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 400
+        assert response.json()["priority"] == ["Enter true or false."]

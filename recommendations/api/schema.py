@@ -55,9 +55,9 @@ AS_OF_PARAMETER = OpenApiParameter(
 def _true_false(name: str, description: str) -> OpenApiParameter:
     return OpenApiParameter(
         name,
-        {"type": "string", "enum": ["true", "false"]},
+        {"type": "string", "enum": ["true", "false", "1", "0"]},
         OpenApiParameter.QUERY,
-        description=description + " `1` and `0` are accepted too; any other value is a 400 naming the parameter.",
+        description=description + " `1` and `0` say the same; any other value is a 400 naming the parameter.",
     )
 
 
