@@ -228,3 +228,15 @@ def test_the_priority_filter_takes_exactly_the_values_the_schema_lists(value, ok
     else:
         assert response.status_code == 400
         assert response.json()["priority"] == ["Enter true or false."]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("field", "value"), [("priority", 0), ("priority", "true"), ("schedule_months", "12")])
+def test_a_patch_takes_json_booleans_and_integers_only(followed, analyst, field, value):
+    client = APIClient()
+    client.force_authenticate(analyst)
+    url = "/api/recommendations/T-1/"
+    etag = client.get(url)["ETag"]
+    response = client.patch(url, {field: value}, format="json", HTTP_IF_MATCH=etag)
+    assert response.status_code == 400
+    assert field in response.json()

@@ -92,6 +92,28 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class JsonBooleanField(serializers.BooleanField):
+    """A yes-or-no field that takes only JSON `true` or `false`: DRF's BooleanField would read 0, 1, "yes" or "on"."""
+
+    default_error_messages = {"invalid": "Give true or false (a JSON boolean)."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class JsonIntegerField(serializers.IntegerField):
+    """A whole number that takes only a JSON integer: DRF's IntegerField would read "12" or 12.0."""
+
+    default_error_messages = {"invalid": "Give a whole number (a JSON integer, not text)."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _analysts():
     return get_user_model().objects.filter(groups__name=ANALYST_GROUP, is_active=True)
 
@@ -171,7 +193,7 @@ class RecommendationUpdateSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=Level.choices, required=False)
     due_date = serializers.DateField(required=False, allow_null=True)
     due_date_note = TextField(max_length=300, required=False, allow_blank=True)
-    schedule_months = serializers.IntegerField(
+    schedule_months = JsonIntegerField(
         required=False,
         allow_null=True,
         min_value=1,
@@ -179,7 +201,7 @@ class RecommendationUpdateSerializer(serializers.Serializer):
         help_text="The longest interval the text allows between two occurrences, in months; null: no schedule.",
     )
     schedule_note = TextField(max_length=300, required=False, allow_blank=True)
-    priority = serializers.BooleanField(
+    priority = JsonBooleanField(
         required=False, help_text="true to flag the item as a priority (give `priority_note` with it)."
     )
     priority_note = TextField(
