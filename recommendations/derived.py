@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from recommendations import facet_index
+
 # Every period as the log implies it: from a change's effective date until the next change's
 # (by effective date, then id), or open.
 EXPECTED_PERIODS = """
@@ -70,6 +72,14 @@ CHECKS = (
     Check(
         "items whose status or status date is not their last change's",
         f"SELECT * FROM ({STORED_CURRENT}) stored EXCEPT SELECT * FROM ({EXPECTED_CURRENT}) expected",  # noqa: S608 - constant SQL
+    ),
+    Check(
+        "facet entries missing or wrong (an item's link to a theme or owner, with its status and place)",
+        f"SELECT * FROM ({facet_index.EXPECTED}) expected EXCEPT SELECT * FROM ({facet_index.STORED}) stored",  # noqa: S608
+    ),
+    Check(
+        "facet entries with no link behind them",
+        f"SELECT * FROM ({facet_index.STORED}) stored EXCEPT SELECT * FROM ({facet_index.EXPECTED}) expected",  # noqa: S608
     ),
     Check(
         "items whose version is below the writes on record",

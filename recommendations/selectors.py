@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -28,7 +28,9 @@ from django.urls import reverse
 
 from recommendations.filters import RecommendationFilterSet
 from recommendations.models import (
+    READING_ORDER,
     Evidence,
+    FacetEntry,
     Owner,
     Recommendation,
     RecommendationEdit,
@@ -51,6 +53,10 @@ FACETS: tuple[tuple[str, str], ...] = (
     ("level", "Level"),
     ("owner", "Owner"),
 )
+
+
+# The facets whose values are an item's themes or owners: the kind of facet entry that holds them.
+FACET_KINDS = {"theme": FacetEntry.THEME, "owner": FacetEntry.OWNER}
 
 
 # --- progress -----------------------------------------------------------------
@@ -259,6 +265,40 @@ class Facet:
         return [o for o in self.options if o.count or o.selected]
 
 
+class ItemListing:
+    """The items a FilterSet selects, as a sequence to page through: `count()` and slices of rows.
+
+    `rows(items)` turns a queryset of items into the rows the caller shows (values,
+    annotations, prefetches). When the filters can be answered from the facet entries and the
+    items come in reading order, the count and the page's ids are read from the entries' narrow
+    index alone, and only the page's own items are read in full, by id: a theme's 200th page
+    costs what its first does. Otherwise both come from the FilterSet's queryset.
+    """
+
+    def __init__(self, filterset: RecommendationFilterSet, rows: Callable[[QuerySet], QuerySet]) -> None:
+        self.filterset, self.rows = filterset, rows
+        self.entries = filterset.facet_entries() if filterset.in_reading_order() else None
+
+    def count(self) -> int:
+        if self.entries is not None:
+            return self.entries.count()
+        return self.filterset.qs.order_by().count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key):
+        if self.entries is None:
+            return self.rows(self.filterset.qs)[key]
+        if not isinstance(key, slice):
+            return self[key : key + 1][0]
+        # The page's ids from the entries, in the same query as the rows: an entry has its item's reading order.
+        ids = self.entries.order_by(*READING_ORDER).values("recommendation_id")[key.start : key.stop]
+        items = Recommendation.objects.filter(pk__in=ids)
+        as_of = self.filterset.as_of_date
+        return self.rows(with_status_on(items, as_of) if as_of else items).order_by(*READING_ORDER)
+
+
 def filtered_except(filterset: RecommendationFilterSet, exclude: str) -> QuerySet:
     """Return the filterset's base queryset with every valid filter applied except `exclude`.
 
@@ -297,10 +337,16 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
 
     def by_value(name: str, column: str | None = None) -> dict[str, int]:
         column = column or name
-        rows = filtered_except(filterset, name).values(column).annotate(n=Count("pk"))
+        # From the facet entries of a chosen theme or owner when the other filters allow, else from the items.
+        entries = filterset.facet_entries(exclude=name)
+        rows = entries.order_by() if entries is not None else filtered_except(filterset, name)
+        rows = rows.values(column).annotate(n=Count("*"))
         return {row[column]: row["n"] for row in rows}
 
     def related(name: str, through_field: str, other: str) -> dict[int, int]:
+        entries = filterset.facet_entries(FACET_KINDS[name], exclude=name)
+        if entries is not None:
+            return {row["value"]: row["n"] for row in entries.order_by().values("value").annotate(n=Count("*"))}
         # Counted on the link table, grouped by the related id: one pass over the links, and a hashed
         # semi-join with the matching items only when other filters narrow them.
         links = getattr(Recommendation, through_field).through.objects.order_by()

@@ -177,9 +177,13 @@ class RecommendationFilterMixin:
         filterset = self.get_filterset()
         if not filterset.is_valid():
             return Recommendation.objects.none()
-        as_of = filterset.as_of_date
-        # Each item shown says whether it is overdue (on `as_of`, with the status then), by the one rule.
-        queryset = filterset.qs.with_list_relations()
+        return self.shown(filterset.qs)
+
+    def shown(self, items):
+        """Return items as the list shows them: with their documents, parents, themes and owners, and whether
+        each is overdue (on `as_of`, with the status then), by the one rule."""
+        as_of = self.get_filterset().as_of_date
+        queryset = items.with_list_relations()
         return with_overdue(queryset, as_of, status=STATUS_AS_OF) if as_of else with_overdue(queryset)
 
 
@@ -200,7 +204,9 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
 
     def paginate_queryset(self, queryset, page_size):
         """Page through the items; a page number out of range shows the nearest page rather than an error."""
-        paginator = self.get_paginator(queryset, page_size)
+        filterset = self.get_filterset()
+        listing = selectors.ItemListing(filterset, self.shown) if filterset.is_valid() else queryset
+        paginator = self.get_paginator(listing, page_size)
         page = paginator.get_page(self.request.GET.get(PAGE_PARAMETER))
         return paginator, page, page.object_list, page.has_other_pages()
 

@@ -44,6 +44,7 @@ from recommendations.api.serializers import (
 )
 from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFilterSet, parse_as_of
 from recommendations.models import Evidence, Recommendation, StatusChange
+from recommendations.selectors import ItemListing
 from recommendations.services import (
     evidence_create,
     evidence_retract,
@@ -175,9 +176,8 @@ class RecommendationListView(ListAPIView):
         if self.wants_csv():
             rows = selectors.iter_recommendation_rows(queryset, links, as_of)
             return csv_response(rows, selectors.RECOMMENDATION_COLUMNS, filename="recommendations.csv")
-        page = self.paginator.paginate_queryset(
-            selectors.recommendation_values(queryset, as_of), request, self, count_from=queryset
-        )
+        listing = ItemListing(self.filterset, lambda items: selectors.recommendation_values(items, as_of))
+        page = self.paginator.paginate_queryset(listing, request, self)
         return self.get_paginated_response(selectors.recommendation_rows(page, links, as_of))
 
 
