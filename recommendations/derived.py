@@ -82,6 +82,14 @@ CHECKS = (
         f"SELECT * FROM ({facet_index.STORED}) stored EXCEPT SELECT * FROM ({facet_index.EXPECTED}) expected",  # noqa: S608
     ),
     Check(
+        "facet pairs missing or wrong (one of an item's themes with one of its owners, with its status and place)",
+        f"SELECT * FROM ({facet_index.EXPECTED_PAIRS}) e EXCEPT SELECT * FROM ({facet_index.STORED_PAIRS}) s",  # noqa: S608
+    ),
+    Check(
+        "facet pairs with no links behind them",
+        f"SELECT * FROM ({facet_index.STORED_PAIRS}) s EXCEPT SELECT * FROM ({facet_index.EXPECTED_PAIRS}) e",  # noqa: S608
+    ),
+    Check(
         "items whose version is below the writes on record",
         f"SELECT code, version, implied FROM ({VERSION_BELOW_RECORD}) v WHERE version < implied",  # noqa: S608 - constant SQL
     ),

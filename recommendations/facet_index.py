@@ -1,7 +1,9 @@
-"""The facet entries (`FacetEntry`), kept in step with the links and the items by the database itself.
+"""The facet entries and pairs (`FacetEntry`, `FacetPair`), kept in step with the links and the items by the
+database itself.
 
 Each link between an item and a theme or an owner has one entry carrying the item's
-status, document, level and place in it. Triggers keep the entries whoever writes:
+status, document, level and place in it; each of an item's themes with each of its
+owners makes one pair, carrying the same. Triggers keep the entries whoever writes:
 the services, the admin's forms (which write the links directly), bulk loads and
 plain SQL.
 
@@ -31,17 +33,38 @@ LINK_TABLES = {
     1: ("recommendations_recommendation_themes", "theme_id"),
     2: ("recommendations_recommendation_owners", "owner_id"),
 }
+PAIRS = "recommendations_facetpair"
 ITEM_COLUMNS = ("status", "source_id", "level", "position")
-_COLUMNS = "kind, value, recommendation_id, status, source_id, level, position"
+_ITEM = ", ".join(f"item.{c}" for c in ITEM_COLUMNS)
+_COLUMNS = f"kind, value, recommendation_id, {', '.join(ITEM_COLUMNS)}"
+_PAIR_COLUMNS = f"recommendation_id, theme_id, owner_id, {', '.join(ITEM_COLUMNS)}"
+THEMES, OWNERS = (LINK_TABLES[1][0], LINK_TABLES[2][0])
 
 # Every entry as the links and the items imply it.
 EXPECTED = " UNION ALL ".join(
-    f"SELECT {kind} AS kind, link.{column} AS value, item.id AS recommendation_id, "
-    f"item.status, item.source_id, item.level, item.position "
+    f"SELECT {kind} AS kind, link.{column} AS value, item.id AS recommendation_id, {_ITEM} "
     f"FROM {table} link JOIN {ITEMS} item ON item.id = link.recommendation_id"
     for kind, (table, column) in LINK_TABLES.items()
 )
 STORED = f"SELECT {_COLUMNS} FROM {ENTRIES}"
+# Every pair of one of an item's themes and one of its owners.
+EXPECTED_PAIRS = (
+    f"SELECT item.id AS recommendation_id, t.theme_id, o.owner_id, {_ITEM} "
+    f"FROM {THEMES} t JOIN {OWNERS} o ON o.recommendation_id = t.recommendation_id "
+    f"JOIN {ITEMS} item ON item.id = t.recommendation_id"
+)
+STORED_PAIRS = f"SELECT {_PAIR_COLUMNS} FROM {PAIRS}"
+
+
+def _pairs_of(kind: int, link: str) -> str:
+    """SQL: the pairs that new links (rows `link`, of the link table of `kind`) make with the item's other links."""
+    other_table = OWNERS if kind == 1 else THEMES
+    theme, owner = ("link.theme_id", "other.owner_id") if kind == 1 else ("other.theme_id", "link.owner_id")
+    return (
+        f"SELECT item.id, {theme}, {owner}, {_ITEM} FROM {link} link "
+        f"JOIN {other_table} other ON other.recommendation_id = link.recommendation_id "
+        f"JOIN {ITEMS} item ON item.id = link.recommendation_id"
+    )
 
 
 def _pg_statements() -> list[str]:
@@ -52,8 +75,9 @@ def _pg_statements() -> list[str]:
             CREATE OR REPLACE FUNCTION {table}_facet_added() RETURNS trigger AS $$
             BEGIN
                 INSERT INTO {ENTRIES} ({_COLUMNS})
-                SELECT {kind}, added.{column}, item.id, item.status, item.source_id, item.level, item.position
+                SELECT {kind}, added.{column}, item.id, {_ITEM}
                 FROM added JOIN {ITEMS} item ON item.id = added.recommendation_id;
+                INSERT INTO {PAIRS} ({_PAIR_COLUMNS}) {_pairs_of(kind, "added")};
                 RETURN NULL;
             END;
             $$ LANGUAGE plpgsql""",
@@ -63,6 +87,8 @@ def _pg_statements() -> list[str]:
                 DELETE FROM {ENTRIES} entry USING removed
                 WHERE entry.kind = {kind} AND entry.value = removed.{column}
                   AND entry.recommendation_id = removed.recommendation_id;
+                DELETE FROM {PAIRS} pair USING removed
+                WHERE pair.recommendation_id = removed.recommendation_id AND pair.{column} = removed.{column};
                 RETURN NULL;
             END;
             $$ LANGUAGE plpgsql""",
@@ -89,6 +115,10 @@ def _pg_statements() -> list[str]:
             SET {", ".join(f"{c} = item.{c}" for c in ITEM_COLUMNS)}
             FROM changed item
             WHERE entry.recommendation_id = item.id AND ({changed});
+            UPDATE {PAIRS} entry
+            SET {", ".join(f"{c} = item.{c}" for c in ITEM_COLUMNS)}
+            FROM changed item
+            WHERE entry.recommendation_id = item.id AND ({changed});
             RETURN NULL;
         END;
         $$ LANGUAGE plpgsql""",
@@ -103,21 +133,25 @@ def sqlite_triggers() -> dict[str, str]:
     """SQLite's triggers, by name: on each link table, and on the items' filtered columns."""
     triggers = {}
     for kind, (table, column) in LINK_TABLES.items():
+        new_link = f"(SELECT new.recommendation_id AS recommendation_id, new.{column} AS {column})"
         triggers[f"{table}_facet_insert"] = f"""
             AFTER INSERT ON {table} BEGIN
                 INSERT INTO {ENTRIES} ({_COLUMNS})
-                SELECT {kind}, new.{column}, item.id, item.status, item.source_id, item.level, item.position
+                SELECT {kind}, new.{column}, item.id, {_ITEM}
                 FROM {ITEMS} item WHERE item.id = new.recommendation_id;
+                INSERT INTO {PAIRS} ({_PAIR_COLUMNS}) {_pairs_of(kind, new_link)};
             END"""
         triggers[f"{table}_facet_delete"] = f"""
             AFTER DELETE ON {table} BEGIN
                 DELETE FROM {ENTRIES}
                 WHERE kind = {kind} AND value = old.{column} AND recommendation_id = old.recommendation_id;
+                DELETE FROM {PAIRS} WHERE recommendation_id = old.recommendation_id AND {column} = old.{column};
             END"""
+    assignments = ", ".join(f"{c} = new.{c}" for c in ITEM_COLUMNS)
     triggers[f"{ITEMS}_facet_update"] = f"""
         AFTER UPDATE OF {", ".join(ITEM_COLUMNS)} ON {ITEMS} BEGIN
-            UPDATE {ENTRIES} SET {", ".join(f"{c} = new.{c}" for c in ITEM_COLUMNS)}
-            WHERE recommendation_id = new.id;
+            UPDATE {ENTRIES} SET {assignments} WHERE recommendation_id = new.id;
+            UPDATE {PAIRS} SET {assignments} WHERE recommendation_id = new.id;
         END"""
     return triggers
 
@@ -126,6 +160,8 @@ def rebuild(cursor) -> None:
     """Replace every entry with those the links and the items imply (for migrations and repairs)."""
     cursor.execute(f"DELETE FROM {ENTRIES}")
     cursor.execute(f"INSERT INTO {ENTRIES} ({_COLUMNS}) {EXPECTED}")
+    cursor.execute(f"DELETE FROM {PAIRS}")
+    cursor.execute(f"INSERT INTO {PAIRS} ({_PAIR_COLUMNS}) {EXPECTED_PAIRS}")
 
 
 def install(schema_editor) -> None:
@@ -161,7 +197,7 @@ def uninstall(schema_editor) -> None:
 
 def _entries_table_exists(connection) -> bool:
     with connection.cursor() as cursor:
-        return ENTRIES in connection.introspection.table_names(cursor)
+        return {ENTRIES, PAIRS} <= set(connection.introspection.table_names(cursor))
 
 
 def before_sqlite_migrations(using: str) -> None:

@@ -796,6 +796,40 @@ class FacetEntry(models.Model):
         return f"{self.get_kind_display()} {self.value}: {self.recommendation_id} ({self.status})"
 
 
+class FacetPair(models.Model):
+    """Derived: one of an item's themes with one of its owners, and the item's columns that filters read.
+
+    The owner facet of a theme's items (and the theme facet of an owner's) is then counted
+    from one index alone, rather than by looking up the owners of every item of the theme.
+    Kept by the same triggers as `FacetEntry` (`recommendations.facet_index`) and checked
+    by `manage.py verify_tracker`.
+    """
+
+    pk = models.CompositePrimaryKey("recommendation", "theme", "owner")
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    theme = models.ForeignKey(Theme, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
+    owner = models.ForeignKey(Owner, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
+    status = models.CharField(max_length=30, choices=Status.choices)
+    source = models.ForeignKey(
+        Source, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    level = models.CharField(max_length=20, choices=Level.choices)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            # the owners of a theme's items (with a status, a document, a level)
+            models.Index(fields=["theme", "status", "owner"], include=["source", "level"], name="pair_theme_owner_idx"),
+            # the themes of an owner's items
+            models.Index(fields=["owner", "status", "theme"], include=["source", "level"], name="pair_owner_theme_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recommendation_id}: theme {self.theme_id}, owner {self.owner_id} ({self.status})"
+
+
 class RecommendationEdit(AppendOnlyModel):
     """One entry of an item's edit history: which of its fields changed, from what to what,
     who changed them and when.

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from recommendations import facet_index
 from recommendations.derived import differences
-from recommendations.models import FacetEntry, Owner, Recommendation, Theme
+from recommendations.models import FacetEntry, FacetPair, Owner, Recommendation, Theme
 from recommendations.services import recommendation_change_status, recommendation_update
 
 pytestmark = pytest.mark.django_db
@@ -29,9 +29,11 @@ def _entries(code: str) -> set[tuple]:
     )
 
 
-def test_the_seed_fills_one_entry_per_link(seeded):
+def test_the_seed_fills_one_entry_per_link_and_one_pair_per_theme_and_owner(seeded):
     links = Recommendation.themes.through.objects.count() + Recommendation.owners.through.objects.count()
     assert FacetEntry.objects.count() == links > 0
+    pairs = sum(item.themes.count() * item.owners.count() for item in Recommendation.objects.all())
+    assert FacetPair.objects.count() == pairs > 0
     assert differences() == {}
 
 
@@ -156,6 +158,11 @@ def test_the_facets_of_a_theme_count_what_its_items_hold(client, spread):
         == Recommendation.objects.filter(themes=theme, status="implemented", owners=owner).count()
     )
     assert facets["theme"]["other"] == Recommendation.objects.filter(themes__slug="other", status="implemented").count()
+    # The themes of one owner's items.
+    by_owner = client.get(f"/?owner={owner.slug}&level=bilateral")
+    facets = {facet.name: {o.value: o.count for o in facet.options} for facet in by_owner.context["facets"]}
+    for slug in (theme.slug, "other"):
+        assert facets["theme"][slug] == Recommendation.objects.filter(themes__slug=slug, owners=owner).count() > 0
     implemented = Recommendation.objects.filter(themes=theme, status="implemented")
     assert response.context["paginator"].count == implemented.count()
 
