@@ -177,7 +177,8 @@ class RecommendationFilterMixin:
         filterset = self.get_filterset()
         if not filterset.is_valid():
             return Recommendation.objects.none()
-        return self.shown(filterset.qs)
+        # Lazy: the page's own items are made into what the list shows (`shown`) when it is paginated.
+        return filterset.qs
 
     def shown(self, items):
         """Return items as the list shows them: with their documents, parents, themes and owners, and whether

@@ -54,6 +54,7 @@ def test_every_writer_keeps_the_entries_in_step(seeded, analyst):
     assert differences() == {}
 
 
+@pytest.mark.django_db(transaction=True)  # the load ends with VACUUM on PostgreSQL, outside any transaction
 def test_a_bulk_load_keeps_them_in_step(seeded):
     call_command("generate_corpus", 60, "--changes", "3", "--evidence", "1", "--seed", "5", verbosity=0)
     links = Recommendation.themes.through.objects.count() + Recommendation.owners.through.objects.count()
