@@ -13,12 +13,13 @@ detail from the status history it loads anyway.
 from __future__ import annotations
 
 import datetime
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Coalesce, Concat
 from django.urls import reverse
 
 from recommendations import log_wording
@@ -51,6 +52,10 @@ from recommendations.vocabulary import (
 )
 
 _PLACEHOLDER = "PLACEHOLDER-0"
+# The order in which an item's themes, owners and evidence are listed.
+_THEME_ORDER = ("theme__position", "theme__name")
+_OWNER_ORDER = ("owner__country", "owner__name")
+_EVIDENCE_ORDER = ("published", "id")
 STREAM_BATCH_SIZE = 1000
 
 RECOMMENDATION_COLUMNS = [
@@ -136,12 +141,6 @@ class Links:
         return template.replace(placeholder, slug)
 
 
-def _batched(iterable: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(iterable)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
 # --- recommendations -------------------------------------------------------
 
 _LIST_VALUES = (
@@ -182,7 +181,6 @@ def _complete(
 
     With `as_of`, the rows carry the as-of status and date (see `recommendation_values`) and show them.
     """
-    status_column, date_column = (STATUS_AS_OF, STATUS_DATE_AS_OF) if as_of else ("status", "status_date")
     ids = [row["id"] for row in values_rows]
     themes: dict[int, list[str]] = defaultdict(list)
     owners: dict[int, list[str]] = defaultdict(list)
@@ -190,47 +188,59 @@ def _complete(
     if ids:
         for item_id, slug in (
             Recommendation.themes.through.objects.filter(recommendation_id__in=ids)
-            .order_by("theme__position", "theme__name")
+            .order_by(*_THEME_ORDER)
             .values_list("recommendation_id", "theme__slug")
         ):
             themes[item_id].append(slug)
         for item_id, slug in (
             Recommendation.owners.through.objects.filter(recommendation_id__in=ids)
-            .order_by("owner__country", "owner__name")
+            .order_by(*_OWNER_ORDER)
             .values_list("recommendation_id", "owner__slug")
         ):
             owners[item_id].append(slug)
         for row in (
             Evidence.objects.filter(recommendation_id__in=ids)
-            .order_by("published", "id")
+            .order_by(*_EVIDENCE_ORDER)
             .values("recommendation_id", "id", "title", "url", "source__slug", "published")
         ):
             evidence[row["recommendation_id"]].append(_evidence_row(row, links))
     return [
-        {
-            "code": row["code"],
-            "url": links.item(row["code"]),
-            "title": row["title"],
-            "text": row["text"],
-            "source": row["source__slug"],
-            "section": row["section"],
-            "parent": row["parent__code"],
-            "level": row["level"],
-            "themes": themes[row["id"]],
-            "owners": owners[row["id"]],
-            "status": row[status_column],
-            "status_date": row[date_column],
-            "as_of": as_of,
-            "due_date": row["due_date"],
-            "overdue": row[OVERDUE],
-            "schedule_months": row["schedule_months"],
-            "priority": row["priority"],
-            "evidence": evidence[row["id"]],
-            "version": row["version"],
-            "updated_at": row["updated_at"],
-        }
+        _list_result(row, themes[row["id"]], owners[row["id"]], evidence[row["id"]], links, as_of)
         for row in values_rows
     ]
+
+
+def _list_result(
+    row: dict[str, Any],
+    themes: list[str],
+    owners: list[str],
+    evidence: list,
+    links: Links,
+    as_of: datetime.date | None,
+) -> dict[str, Any]:
+    """Return one list result from its `recommendation_values()` row and its themes, owners and evidence."""
+    return {
+        "code": row["code"],
+        "url": links.item(row["code"]),
+        "title": row["title"],
+        "text": row["text"],
+        "source": row["source__slug"],
+        "section": row["section"],
+        "parent": row["parent__code"],
+        "level": row["level"],
+        "themes": themes,
+        "owners": owners,
+        "status": row[STATUS_AS_OF] if as_of else row["status"],
+        "status_date": row[STATUS_DATE_AS_OF] if as_of else row["status_date"],
+        "as_of": as_of,
+        "due_date": row["due_date"],
+        "overdue": row[OVERDUE],
+        "schedule_months": row["schedule_months"],
+        "priority": row["priority"],
+        "evidence": evidence,
+        "version": row["version"],
+        "updated_at": row["updated_at"],
+    }
 
 
 def recommendation_values(queryset: QuerySet, as_of: datetime.date | None = None) -> QuerySet:
@@ -253,13 +263,70 @@ def recommendation_rows(
     return _complete(list(values_rows), links, as_of)
 
 
+class _OrderedValues(Subquery):
+    """Every value of a one-column subquery (its column named `v`), in the subquery's order, as one column of
+    the outer row: an ARRAY on PostgreSQL, a JSON array on SQLite. `_as_list` reads either back."""
+
+    template = "ARRAY(%(subquery)s)"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # SQLite keeps the order of an ordered subquery that an aggregate reads (it never flattens one).
+        template = "(SELECT json_group_array(v) FROM (%(subquery)s))"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+
+def _as_list(value: list | str | None) -> list:
+    return json.loads(value) if isinstance(value, str) else list(value or [])
+
+
+# A separator that no URL or slug holds: an evidence row as one text, its web address then its source's slug.
+_FIELD_SEPARATOR = "\x1f"
+_CSV_THEMES, _CSV_OWNERS, _CSV_EVIDENCE = "csv_themes", "csv_owners", "csv_evidence"
+
+
 def iter_recommendation_rows(
     queryset: QuerySet, links: Links, as_of: datetime.date | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Yield list results for every filtered item, reading the database in batches (for CSV)."""
-    rows = recommendation_values(queryset, as_of).iterator(chunk_size=STREAM_BATCH_SIZE)
-    for batch in _batched(rows, STREAM_BATCH_SIZE):
-        yield from _complete(batch, links, as_of)
+    """Yield the list's rows for every filtered item as its CSV shows them (evidence by its link), in one
+    query that reads the items through a server-side cursor with their themes, owners and evidence aggregated
+    beside each row."""
+    item = OuterRef("pk")
+    rows = (
+        recommendation_values(queryset, as_of)
+        .annotate(
+            **{
+                _CSV_THEMES: _OrderedValues(
+                    Recommendation.themes.through.objects.filter(recommendation=item)
+                    .order_by(*_THEME_ORDER)
+                    .values(v=F("theme__slug"))
+                ),
+                _CSV_OWNERS: _OrderedValues(
+                    Recommendation.owners.through.objects.filter(recommendation=item)
+                    .order_by(*_OWNER_ORDER)
+                    .values(v=F("owner__slug"))
+                ),
+                _CSV_EVIDENCE: _OrderedValues(
+                    Evidence.objects.filter(recommendation=item)
+                    .order_by(*_EVIDENCE_ORDER)
+                    .values(
+                        v=Concat(
+                            "url",
+                            Value(_FIELD_SEPARATOR),
+                            Coalesce("source__slug", Value("")),
+                            output_field=TextField(),
+                        )
+                    )
+                ),
+            }
+        )
+        .iterator(chunk_size=STREAM_BATCH_SIZE)
+    )
+    for row in rows:
+        evidence = []
+        for packed in _as_list(row[_CSV_EVIDENCE]):
+            url, source = packed.split(_FIELD_SEPARATOR)
+            evidence.append(url or (links.source_page(source) if source else ""))
+        yield _list_result(row, _as_list(row[_CSV_THEMES]), _as_list(row[_CSV_OWNERS]), evidence, links, as_of)
 
 
 def recommendation_for_detail(code: str) -> Recommendation | None:
