@@ -23,8 +23,22 @@ from recommendations.api.permissions import ApiAnonThrottle
 from recommendations.api.renderers import csv_cell
 from recommendations.api.serializers import RecommendationDetailSerializer, RecommendationListItemSerializer
 from recommendations.filters import ERROR_AS_OF_FORMAT, ERROR_AS_OF_FUTURE, RecommendationFilterSet
-from recommendations.models import Evidence, Owner, Recommendation, RecommendationLink, Source, StatusChange
-from recommendations.services import ERROR_NOTE_REQUIRED, evidence_create, recommendation_change_status
+from recommendations.models import (
+    Evidence,
+    EvidenceLinkCheck,
+    Owner,
+    Recommendation,
+    RecommendationLink,
+    Source,
+    StatusChange,
+)
+from recommendations.services import (
+    ERROR_NOTE_REQUIRED,
+    evidence_create,
+    evidence_retract,
+    recommendation_change_status,
+    recommendation_update,
+)
 from recommendations.vocabulary import STATUS_DEFINITIONS, Status
 from tests.conftest import PASSWORD
 
@@ -324,6 +338,31 @@ def test_detail_queries_do_not_grow_with_history(api, storied, analyst, django_a
         recommendation_change_status(recommendation=storied, status="implemented", note=f"Again {n}")
     with django_assert_max_num_queries(len(before.captured_queries)):
         assert len(api.get(item_url("T-1")).json()["status_history"]) == 7
+
+
+def test_detail_queries_do_not_grow_with_its_story(api, storied, analyst, items, make_recommendation):
+    """The item, its themes, owners, children, evidence, status history, edits, and its links both ways."""
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(item_url("T-1")).status_code == 200
+        return len(captured.captured_queries)
+
+    before = queries()
+    assert before <= 8
+    for n in range(4):
+        evidence = evidence_create(recommendation=storied, title=f"Proof {n}", url=f"https://example.org/{n}")
+        recommendation_change_status(recommendation=storied, status="in_progress", note=f"Again {n}", evidence=evidence)
+        EvidenceLinkCheck.objects.create(evidence=evidence, outcome="not_found", http_status=404)
+        evidence_retract(evidence=evidence, reason="Wrong page.", retracted_by=analyst)
+        recommendation_update(recommendation=storied, data={"title": f"Title {n}"}, edited_by=analyst)
+        other = make_recommendation(f"U-{n}", parent=storied)
+        RecommendationLink.objects.create(from_recommendation=other, to_recommendation=storied, kind="follows_up")
+        RecommendationLink.objects.create(from_recommendation=storied, to_recommendation=other, kind="related")
+    assert queries() == before
+    body = api.get(item_url("T-1")).json()
+    assert len(body["children"]) == 5 and len(body["related"]) == 10 and len(body["edits"]) == 4
+    assert [e["link_status"] for e in body["evidence"]][1:] == ["dead"] * 4
 
 
 @pytest.mark.parametrize("code", ["NOPE-1", "t-1", "T%00-1", "..", "A" * 40])

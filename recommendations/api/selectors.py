@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, TextField, Value
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Coalesce, Concat
 from django.urls import reverse
 
@@ -27,7 +27,6 @@ from recommendations.models import (
     Evidence,
     Owner,
     Recommendation,
-    RecommendationEdit,
     RecommendationLink,
     Source,
     StatusChange,
@@ -162,18 +161,6 @@ _LIST_VALUES = (
 )
 
 
-def _evidence_row(values: dict[str, Any], links: Links) -> dict[str, Any]:
-    source = values["source__slug"]
-    return {
-        "id": values["id"],
-        "title": values["title"],
-        "url": values["url"],
-        "source": source,
-        "link": values["url"] or (links.source_page(source) if source else ""),
-        "published": values["published"],
-    }
-
-
 def _complete(
     values_rows: list[dict[str, Any]], links: Links, as_of: datetime.date | None = None
 ) -> list[dict[str, Any]]:
@@ -198,12 +185,13 @@ def _complete(
             .values_list("recommendation_id", "owner__slug")
         ):
             owners[item_id].append(slug)
-        for row in (
+        for record in (
             Evidence.objects.filter(recommendation_id__in=ids)
+            .select_related("source")
+            .only("recommendation_id", *LIST_EVIDENCE_FIELDS[:3], "source__slug", "published")
             .order_by(*_EVIDENCE_ORDER)
-            .values("recommendation_id", "id", "title", "url", "source__slug", "published")
         ):
-            evidence[row["recommendation_id"]].append(_evidence_row(row, links))
+            evidence[record.recommendation_id].append(evidence_row(record, links, LIST_EVIDENCE_FIELDS))
     return [
         _list_result(row, themes[row["id"]], owners[row["id"]], evidence[row["id"]], links, as_of)
         for row in values_rows
@@ -325,41 +313,8 @@ def iter_recommendation_rows(
         evidence = []
         for packed in _as_list(row[_CSV_EVIDENCE]):
             url, source = packed.split(_FIELD_SEPARATOR)
-            evidence.append(url or (links.source_page(source) if source else ""))
+            evidence.append(evidence_link(url, source, links))
         yield _list_result(row, _as_list(row[_CSV_THEMES]), _as_list(row[_CSV_OWNERS]), evidence, links, as_of)
-
-
-def recommendation_for_detail(code: str) -> Recommendation | None:
-    """Return the item with this code and everything its detail shows, or None."""
-    return (
-        Recommendation.objects.select_related("source", "parent", "steward")
-        .prefetch_related(
-            "themes",
-            "owners",
-            Prefetch("children", queryset=Recommendation.objects.order_by("position")),
-            Prefetch(
-                "evidence",
-                queryset=Evidence.objects.with_retraction().with_link_check().order_by("published", "id"),
-            ),
-            Prefetch(
-                "status_changes",
-                queryset=StatusChange.objects.select_related("recorded_by", "evidence__source").order_by(
-                    "effective_date", "recorded_at", "id"
-                ),
-            ),
-            Prefetch(
-                "edits", queryset=RecommendationEdit.objects.select_related("edited_by").order_by("edited_at", "id")
-            ),
-            Prefetch("links_out", queryset=_links().select_related("to_recommendation__source")),
-            Prefetch("links_in", queryset=_links().select_related("from_recommendation__source")),
-        )
-        .filter(code=code)
-        .first()
-    )
-
-
-def _links() -> QuerySet:
-    return RecommendationLink.objects.order_by("kind", "id")
 
 
 def _brief(item: Recommendation, links: Links) -> dict[str, Any]:
@@ -372,8 +327,13 @@ def _brief(item: Recommendation, links: Links) -> dict[str, Any]:
     }
 
 
+def _link_order(link: RecommendationLink) -> tuple[str, int]:
+    return (link.kind, link.id)
+
+
 def recommendation_detail(item: Recommendation, links: Links, as_of: datetime.date | None = None) -> dict[str, Any]:
-    """Return one item with its evidence, related items, parent, children and status history.
+    """Return one item (from `selectors.recommendation_story`) with its evidence, related items, parent,
+    children and status history.
 
     With `as_of`, `status` (with its label and definition) and `status_date` are those in
     effect on that date, read from the history already loaded; the history stays whole.
@@ -386,12 +346,14 @@ def recommendation_detail(item: Recommendation, links: Links, as_of: datetime.da
         if item.schedule_months
         else None
     )
+    outgoing = sorted((link for link in item.links if link.from_recommendation_id == item.pk), key=_link_order)
+    incoming = sorted((link for link in item.links if link.to_recommendation_id == item.pk), key=_link_order)
     related = [
         {**_brief(link.to_recommendation, links), "kind": link.kind, "direction": "outgoing", **_label(link, True)}
-        for link in item.links_out.all()
+        for link in outgoing
     ] + [
         {**_brief(link.from_recommendation, links), "kind": link.kind, "direction": "incoming", **_label(link, False)}
-        for link in item.links_in.all()
+        for link in incoming
     ]
     return {
         "code": item.code,
@@ -460,29 +422,49 @@ def _label(link, outgoing: bool) -> dict[str, str]:
 # --- evidence and status changes -------------------------------------------
 
 
-def evidence_row(evidence: Evidence, links: Links) -> dict[str, Any]:
-    """Return one evidence record as the API shows it, with its retraction if it has one, and the health of
-    its web address (`models.link_status`)."""
-    source = evidence.source.slug if evidence.source_id else None
-    retraction = evidence.retraction if evidence.is_retracted else None
-    check = evidence.checked_link
-    return {
-        "id": evidence.id,
-        "title": evidence.title,
-        "url": evidence.url,
-        "source": source,
-        "link": evidence.url or (links.source_page(source) if source else ""),
-        "publisher": evidence.publisher,
-        "published": evidence.published,
-        "quote": evidence.quote,
-        "added_at": evidence.added_at,
-        "retracted_at": retraction.retracted_at if retraction else None,
-        "retracted_by": retraction.retracted_by.get_username() if retraction and retraction.retracted_by else None,
-        "retraction_reason": retraction.reason if retraction else "",
-        "link_status": evidence.link_status,
-        "link_checked_at": check.checked_at if check else None,
-        "archived_url": check.archived_url if check else "",
-    }
+def evidence_link(url: str, source: str | None, links: Links) -> str:
+    """Return where evidence can be read: its web address, or the page of the source document it cites."""
+    return url or (links.source_page(source) if source else "")
+
+
+def _retraction(evidence: Evidence):
+    return evidence.retraction if evidence.is_retracted else None
+
+
+def _source_slug(evidence: Evidence) -> str | None:
+    return evidence.source.slug if evidence.source_id else None
+
+
+# Each field of evidence as the API shows it, read from an Evidence (with `with_retraction()` and
+# `with_link_check()` for the retraction and link-check fields).
+_EVIDENCE_FIELDS = {
+    "id": lambda e, links: e.id,
+    "title": lambda e, links: e.title,
+    "url": lambda e, links: e.url,
+    "source": lambda e, links: _source_slug(e),
+    "link": lambda e, links: evidence_link(e.url, _source_slug(e), links),
+    "publisher": lambda e, links: e.publisher,
+    "published": lambda e, links: e.published,
+    "quote": lambda e, links: e.quote,
+    "added_at": lambda e, links: e.added_at,
+    "retracted_at": lambda e, links: r.retracted_at if (r := _retraction(e)) else None,
+    "retracted_by": lambda e, links: (
+        r.retracted_by.get_username() if (r := _retraction(e)) and r.retracted_by else None
+    ),
+    "retraction_reason": lambda e, links: r.reason if (r := _retraction(e)) else "",
+    "link_status": lambda e, links: e.link_status,
+    "link_checked_at": lambda e, links: check.checked_at if (check := e.checked_link) else None,
+    "archived_url": lambda e, links: check.archived_url if (check := e.checked_link) else "",
+}
+# What a list result shows of each evidence record, and what a status change shows of the evidence it cites.
+LIST_EVIDENCE_FIELDS = ("id", "title", "url", "source", "link", "published")
+CHANGE_EVIDENCE_FIELDS = ("id", "title", "url", "source", "link")
+
+
+def evidence_row(evidence: Evidence, links: Links, fields: Sequence[str] = tuple(EVIDENCE_COLUMNS)) -> dict[str, Any]:
+    """Return one evidence record as the API shows it (`fields` of it, all by default): with its retraction if
+    it has one, and the health of its web address (`models.link_status`)."""
+    return {name: _EVIDENCE_FIELDS[name](evidence, links) for name in fields}
 
 
 def evidence_queryset(item: Recommendation) -> QuerySet:
@@ -512,15 +494,7 @@ def status_change_row_from(change: StatusChange, item: Recommendation, links: Li
         "effective_date": change.effective_date,
         "recorded_at": change.recorded_at,
         "recorded_by": change.recorded_by.get_username() if change.recorded_by else None,
-        "evidence": None
-        if evidence is None
-        else {
-            "id": evidence.id,
-            "title": evidence.title,
-            "url": evidence.url,
-            "source": evidence.source.slug if evidence.source_id else None,
-            "link": evidence.url or (links.source_page(evidence.source.slug) if evidence.source_id else ""),
-        },
+        "evidence": None if evidence is None else evidence_row(evidence, links, CHANGE_EVIDENCE_FIELDS),
     }
 
 
@@ -568,7 +542,7 @@ def status_change_rows(values_rows: Iterable[dict[str, Any]], links: Links) -> I
                 "title": row["evidence__title"],
                 "url": url,
                 "source": source,
-                "link": url or (links.source_page(source) if source else ""),
+                "link": evidence_link(url, source, links),
             },
         }
 
