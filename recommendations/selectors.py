@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, Max, Prefetch, QuerySet
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from recommendations.filters import RecommendationFilterSet
@@ -419,16 +419,28 @@ class LinkedItem:
     direction: str  # "out" (this item → other) or "in" (other → this item)
 
 
-def recommendation_for_page(code: str) -> Recommendation:
-    """Return the item with everything its page shows, fetched in a fixed number of queries.
+# What an item's page and its API detail show of the items it links to, its parent and its children.
+_BRIEF_COLUMNS = ("code", "title", "status", "status_date", "position", "parent", "source")
+_BRIEF_SOURCE_COLUMNS = ("source__slug", "source__short_title", "source__published")
+
+
+def _brief_columns(prefix: str = "") -> list[str]:
+    return [prefix + column for column in (*_BRIEF_COLUMNS, *_BRIEF_SOURCE_COLUMNS)]
+
+
+def recommendation_story(code: str) -> Recommendation:
+    """Return the item with everything its page and its API detail show, fetched in a fixed number of queries
+    (eight, however long its story).
+
+    The item comes with its source, parent and steward; its themes, owners and children; its evidence (with
+    retraction and link check), status history (with who recorded each change and the evidence it cites) and
+    edits, each oldest first; and `item.links`, every link from or to it, read in one query (`linked_items`
+    reads them from the page's side).
 
     Raises Recommendation.DoesNotExist for an unknown code.
     """
-    item_link = Recommendation.objects.select_related("source").only(
-        "code", "title", "status", "status_date", "parent", "source__slug", "source__short_title", "source__published"
-    )
-    return (
-        Recommendation.objects.select_related("source", "parent", "parent__source")
+    item = (
+        Recommendation.objects.select_related("source", "parent", "steward")
         .prefetch_related(
             "themes",
             "owners",
@@ -439,28 +451,34 @@ def recommendation_for_page(code: str) -> Recommendation:
             Prefetch(
                 "status_changes",
                 queryset=StatusChange.objects.select_related(
-                    "recorded_by", "evidence", "evidence__source", "evidence__retraction", "evidence__link_check"
+                    "recorded_by",
+                    "evidence__source",
+                    "evidence__retraction__retracted_by",
+                    "evidence__link_check",
                 ).order_by("effective_date", "recorded_at", "id"),
             ),
             Prefetch(
                 "edits", queryset=RecommendationEdit.objects.select_related("edited_by").order_by("edited_at", "id")
             ),
-            Prefetch("children", queryset=item_link.order_by("position")),
             Prefetch(
-                "links_out",
-                queryset=RecommendationLink.objects.select_related("to_recommendation__source").order_by(
-                    "to_recommendation__source__published", "to_recommendation__position"
-                ),
-            ),
-            Prefetch(
-                "links_in",
-                queryset=RecommendationLink.objects.select_related("from_recommendation__source").order_by(
-                    "from_recommendation__source__published", "from_recommendation__position"
-                ),
+                "children",
+                queryset=Recommendation.objects.select_related("source").only(*_brief_columns()).order_by("position"),
             ),
         )
         .get(code=code)
     )
+    item.links = list(
+        RecommendationLink.objects.filter(Q(from_recommendation=item) | Q(to_recommendation=item))
+        .select_related("from_recommendation__source", "to_recommendation__source")
+        .only(
+            "kind",
+            "note",
+            *_brief_columns("from_recommendation__"),
+            *_brief_columns("to_recommendation__"),
+        )
+        .order_by("id")
+    )
+    return item
 
 
 @dataclass(frozen=True)
@@ -489,15 +507,23 @@ def edit_rows(edit: RecommendationEdit) -> list[EditRow]:
 
 
 def linked_items(item: Recommendation) -> list[LinkedItem]:
-    """Return the items linked to `item` in both directions (uses the prefetched links)."""
-    out = [
-        LinkedItem(link.get_kind_display(), link.to_recommendation, link.note, "out") for link in item.links_out.all()
+    """Return the items linked to `item` (from `recommendation_story`), those it links to first, each group in
+    the documents' reading order."""
+
+    def reading_order(other: Recommendation) -> tuple:
+        return (other.source.published, other.position)
+
+    out = sorted(
+        (link for link in item.links if link.from_recommendation_id == item.pk),
+        key=lambda link: reading_order(link.to_recommendation),
+    )
+    inward = sorted(
+        (link for link in item.links if link.to_recommendation_id == item.pk),
+        key=lambda link: reading_order(link.from_recommendation),
+    )
+    return [LinkedItem(link.get_kind_display(), link.to_recommendation, link.note, "out") for link in out] + [
+        LinkedItem(RELATION_INVERSE_LABELS[link.kind], link.from_recommendation, link.note, "in") for link in inward
     ]
-    inward = [
-        LinkedItem(RELATION_INVERSE_LABELS[link.kind], link.from_recommendation, link.note, "in")
-        for link in item.links_in.all()
-    ]
-    return out + inward
 
 
 # --- the quote in its place --------------------------------------------------------

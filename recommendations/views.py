@@ -321,7 +321,7 @@ class RecommendationDetailView(AsOfMixin, DetailView):
         except ValidationError as exc:
             raise Http404(not_found) from exc
         try:
-            return selectors.recommendation_for_page(code)
+            return selectors.recommendation_story(code)
         except Recommendation.DoesNotExist as exc:
             raise Http404(not_found) from exc
 

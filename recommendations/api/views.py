@@ -44,7 +44,7 @@ from recommendations.api.serializers import (
 )
 from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFilterSet, parse_as_of
 from recommendations.models import Evidence, Recommendation, StatusChange
-from recommendations.selectors import ItemListing
+from recommendations.selectors import ItemListing, recommendation_story
 from recommendations.services import (
     evidence_create,
     evidence_retract,
@@ -185,9 +185,12 @@ class RecommendationDetailView(TrackerAPIView):
     serializer_class = RecommendationUpdateSerializer  # what PATCH takes
 
     def detail_response(self, code: str, *, as_of=None) -> Response:
-        item = selectors.recommendation_for_detail(code) if _CODE.match(code) else None
-        if item is None:
-            raise NotFound(ERROR_NO_ITEM.format(code=code.replace("\x00", "")[:40]))
+        try:
+            if not _CODE.match(code):
+                raise Recommendation.DoesNotExist
+            item = recommendation_story(code)
+        except Recommendation.DoesNotExist:
+            raise NotFound(ERROR_NO_ITEM.format(code=code.replace("\x00", "")[:40])) from None
         response = Response(selectors.recommendation_detail(item, selectors.Links(self.request), as_of))
         response["ETag"] = etag_for(item.version)
         return response
