@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from recommendations.filters import RecommendationFilterSet
@@ -184,8 +184,10 @@ def status_by_theme(as_of: datetime.date | None = None) -> list[ProgressRow]:
         totals = links.values(group_id=F("theme_id")).annotate(n=Count("pk"))
         counts.update(_grouped_as_of(as_of, "themes", totals))
     else:
-        for row in links.values("theme_id", "recommendation__status").annotate(n=Count("pk")):
-            counts[row["theme_id"]][row["recommendation__status"]] = row["n"]
+        # From the facet entries, which carry each item's status beside its theme: one index, no join.
+        entries = FacetEntry.objects.filter(kind=FacetEntry.THEME).order_by()
+        for row in entries.values("value", "status").annotate(n=Count("*")):
+            counts[row["value"]][row["status"]] = row["n"]
     as_of_value = as_of.isoformat() if as_of else None
     rows = [
         ProgressRow(
@@ -196,7 +198,9 @@ def status_by_theme(as_of: datetime.date | None = None) -> list[ProgressRow]:
         )
         for theme in Theme.objects.order_by("position", "name")
     ]
-    without = progress_of(Recommendation.objects.filter(themes__isnull=True), as_of)
+    # An anti-join with the links (no outer join of every item with every link).
+    themed = Recommendation.themes.through.objects.filter(recommendation_id=OuterRef("pk"))
+    without = progress_of(Recommendation.objects.filter(~Exists(themed)), as_of)
     if without.total:
         rows.append(ProgressRow(label="No theme yet", url="", progress=without))
     return rows
@@ -653,24 +657,24 @@ def _anchor(parts: Sequence[str]) -> str:
     return f"s-{slug[:80]}"
 
 
-def source_outline(source: Source, as_of: datetime.date | None = None) -> list[OutlineEntry]:
-    """Return the document's items in reading order under their headings (two queries).
+def source_items(source: Source, as_of: datetime.date | None = None) -> QuerySet:
+    """Return the document's items in reading order, with what its outline shows of each.
 
     With `as_of`, each item also carries `status_as_of` and `status_date_as_of`.
     """
     items = (
         source.recommendations.select_related("parent")
-        .prefetch_related("themes")
         .order_by("position")
         .only("code", "title", "status", "status_date", "section", "parent__code", "due_date", "position", "source")
     )
-    if as_of:
-        items = with_status_on(items, as_of)
-    return outline(list(items))
+    return with_status_on(items, as_of) if as_of else items
 
 
 def outline(items: Iterable[Recommendation]) -> list[OutlineEntry]:
-    """Return `items` (already in reading order) with the headings each opens and its depth under its parents."""
+    """Return `items` (already in reading order) with the headings each opens and its depth under its parents.
+
+    The first item opens every heading above it, so a page of a long document starts with where it stands.
+    """
     entries: list[OutlineEntry] = []
     depth: dict[str, int] = {}
     previous: list[str] = []
@@ -685,7 +689,8 @@ def outline(items: Iterable[Recommendation]) -> list[OutlineEntry]:
         )
         previous = parts
         parent_code = item.parent.code if item.parent_id else None
-        depth[item.code] = depth.get(parent_code, -1) + 1 if parent_code else 0
+        # A part whose parent is on an earlier page stands one step in.
+        depth[item.code] = depth.get(parent_code, 0) + 1 if parent_code else 0
         entries.append(OutlineEntry(item=item, headings=headings, depth=min(depth[item.code], 4)))
     return entries
 

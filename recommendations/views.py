@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -50,6 +51,8 @@ API_DOCS_PATH = "/api/docs/"
 
 # Parameters that select items (as opposed to paging through them).
 PAGE_PARAMETER = "page"
+# Items of a document shown on one page of its outline.
+OUTLINE_PAGE_SIZE = 250
 # The date on which to read every status (the FilterSet's `as_of`).
 AS_OF_PARAMETER = "as_of"
 
@@ -411,12 +414,19 @@ class SourceDetailView(AsOfMixin, DetailView):
         context = super().get_context_data(**kwargs)
         source = self.object
         as_of = context["as_of_date"]
-        outline = selectors.source_outline(source, as_of)
+        # A long document is read a page at a time; a page number out of range shows the nearest page.
+        paginator = Paginator(selectors.source_items(source, as_of), OUTLINE_PAGE_SIZE)
+        page = paginator.get_page(self.request.GET.get(PAGE_PARAMETER))
+        outline = selectors.outline(page.object_list)
         if as_of:
             _show_status_as_of((entry.item for entry in outline), as_of)
         query = {"source": source.slug, **({AS_OF_PARAMETER: as_of.isoformat()} if as_of else {})}
         context.update(
             outline=outline,
+            paginator=paginator,
+            page_obj=page,
+            is_paginated=page.has_other_pages(),
+            page_prefix=f"?{urlencode({AS_OF_PARAMETER: as_of.isoformat()})}&" if as_of else "?",
             progress=selectors.progress_of(source.recommendations.all(), as_of),
             list_url=reverse("recommendations:recommendation-list") + "?" + urlencode(query),
             item_query=f"?{urlencode({AS_OF_PARAMETER: as_of.isoformat()})}" if as_of else "",
