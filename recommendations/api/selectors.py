@@ -41,6 +41,7 @@ from recommendations.timeline import (
     next_occurrence_due,
     status_in_effect,
     with_overdue,
+    with_status_on,
 )
 from recommendations.vocabulary import (
     CLOSED_STATUSES,
@@ -231,24 +232,45 @@ def _list_result(
     }
 
 
-def recommendation_values(queryset: QuerySet, as_of: datetime.date | None = None) -> QuerySet:
+def recommendation_values(queryset: QuerySet, as_of: datetime.date | None = None, *, overdue: bool = True) -> QuerySet:
     """Return the filtered items as the `.values()` rows that list results are built from.
 
     With `as_of`, the queryset comes from the FilterSet with `as_of` given, so it carries
     the as-of status and date; only then are they selected. Whether each item is overdue
-    (on `as_of`, with the status then) comes from the one overdue rule, in the same query.
+    (on `as_of`, with the status then) comes from the one overdue rule, in the same query;
+    with `overdue=False` it is left to `recommendation_rows`, for a page (see `_overdue`).
     """
+    columns = [*_LIST_VALUES, STATUS_AS_OF, STATUS_DATE_AS_OF] if as_of else list(_LIST_VALUES)
+    if not overdue:
+        return queryset.values(*columns)
     if as_of:
-        queryset = with_overdue(queryset, as_of, status=STATUS_AS_OF)
-        return queryset.values(*_LIST_VALUES, STATUS_AS_OF, STATUS_DATE_AS_OF, OVERDUE)
-    return with_overdue(queryset).values(*_LIST_VALUES, OVERDUE)
+        return with_overdue(queryset, as_of, status=STATUS_AS_OF).values(*columns, OVERDUE)
+    return with_overdue(queryset).values(*columns, OVERDUE)
+
+
+def _overdue(rows: list[dict[str, Any]], as_of: datetime.date | None) -> None:
+    """Set `OVERDUE` on a page's rows read without it: by the due date in memory (`timeline.is_overdue`), and for
+    the few items with a recurring schedule by the one SQL rule (`timeline.with_overdue`), in one query for those
+    alone. Cheaper for a page than the rule's subqueries built into the page's own query."""
+    status = STATUS_AS_OF if as_of else "status"
+    scheduled = [row["id"] for row in rows if row["schedule_months"]]
+    late = {}
+    if scheduled:
+        items = Recommendation.objects.filter(pk__in=scheduled)
+        items = with_overdue(with_status_on(items, as_of), as_of, status=STATUS_AS_OF) if as_of else with_overdue(items)
+        late = dict(items.values_list("id", OVERDUE))
+    for row in rows:
+        row[OVERDUE] = late[row["id"]] if row["id"] in late else is_overdue(row["due_date"], row[status], as_of)
 
 
 def recommendation_rows(
     values_rows: Iterable[dict[str, Any]], links: Links, as_of: datetime.date | None = None
 ) -> list[dict[str, Any]]:
-    """Return list results for one page of `recommendation_values()` rows."""
-    return _complete(list(values_rows), links, as_of)
+    """Return list results for one page of `recommendation_values()` rows (read with or without `overdue`)."""
+    rows = list(values_rows)
+    if rows and OVERDUE not in rows[0]:
+        _overdue(rows, as_of)
+    return _complete(rows, links, as_of)
 
 
 class _OrderedValues(Subquery):

@@ -176,7 +176,9 @@ class RecommendationListView(ListAPIView):
         if self.wants_csv():
             rows = selectors.iter_recommendation_rows(queryset, links, as_of)
             return csv_response(rows, selectors.RECOMMENDATION_COLUMNS, filename="recommendations.csv")
-        listing = ItemListing(self.filterset, lambda items: selectors.recommendation_values(items, as_of))
+        listing = ItemListing(
+            self.filterset, lambda items: selectors.recommendation_values(items, as_of, overdue=False)
+        )
         page = self.paginator.paginate_queryset(listing, request, self)
         return self.get_paginated_response(selectors.recommendation_rows(page, links, as_of))
 
