@@ -9,12 +9,18 @@ The count is an exact COUNT over the filtered items. The filters keep it cheap
 (many-to-many filters are EXISTS subqueries, so the count needs no DISTINCT and
 no join); on a corpus far larger than the tracker's, an estimate or cursor
 pagination would be the next step.
+
+A list whose order must be computed for every match (a search, best match
+first) is paged by key: one narrow query reads only what the order needs, takes
+the page's ids and counts the matches in the same pass, and only the page's
+rows are then read whole (`KeyedPage`).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
+from django.db import connections
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 
@@ -70,11 +76,17 @@ class TrackerPagination(PageNumberPagination):
             raise ValidationError({self.page_query_param: [ERROR_PAGE]})
         return number
 
-    def paginate_queryset(self, queryset, request, view=None, *, count_from=None):
+    def paginate_queryset(self, queryset, request, view=None, *, count_from=None, keyed=False):
         """Return the page's rows; with `count_from` (the same rows, without the joins that build them),
-        the exact count is taken there, so it reads no more than the filter needs."""
+        the exact count is taken there, so it reads no more than the filter needs. With `keyed` too, the
+        page's ids and the count come from one narrow query over `count_from` (see `KeyedPage`)."""
         if count_from is not None:
-            queryset = CountedBy(queryset, count_from)
+            if keyed:
+                size = self.get_page_size(request)
+                offset = (self.get_page_number(request, None) - 1) * size
+                queryset = KeyedPage(queryset, count_from, offset, size)
+            else:
+                queryset = CountedBy(queryset, count_from)
         return self._paginate(queryset, request)
 
     def _paginate(self, queryset, request):
@@ -98,4 +110,69 @@ class CountedBy:
         return self.count_from.order_by().count()
 
     def __getitem__(self, key):
+        return self.rows[key]
+
+
+class KeyedPage(CountedBy):
+    """Rows whose order is computed for every match (a search's rank), paged by their ids.
+
+    One query reads, for every row of `count_from`, only its id and the values it is ordered by
+    (`count_from`'s ordering, on its own fields and annotations), sorts that narrow list, keeps the
+    page's ids and counts all the rows in the same pass (a window count). The page's whole rows
+    are then read for those ids alone, in the same order. The count stays exact; a page past the
+    end (no ids) is counted on its own.
+    """
+
+    def __init__(self, rows, count_from, offset: int, limit: int) -> None:
+        super().__init__(rows, count_from)
+        self.offset, self.limit = offset, limit
+        self._ids: list | None = None
+        self._count: int | None = None
+
+    def _read_page(self) -> None:
+        query = self.count_from.query
+        ordering = [name for name in query.order_by if isinstance(name, str)]
+        if len(ordering) != len(query.order_by):
+            raise TypeError("A keyed page is ordered by field and annotation names only.")
+        pk = self.count_from.model._meta.pk.attname
+        names = list(dict.fromkeys(pk if name.lstrip("-") == "pk" else name.lstrip("-") for name in ordering))
+        if pk not in names:
+            names.insert(0, pk)
+        narrow = self.count_from.order_by().values(*names)
+        sql, params = narrow.query.sql_with_params()
+        connection = connections[self.count_from.db]
+        quote = connection.ops.quote_name
+        order = ", ".join(
+            quote(pk if name.lstrip("-") == "pk" else name.lstrip("-")) + (" DESC" if name.startswith("-") else "")
+            for name in ordering
+        )
+        # The inner query only projects the narrow columns; on PostgreSQL, OFFSET 0 keeps it a
+        # subquery of its own, so the window count carries those columns, never the wide ones
+        # the order is computed from (the search document).
+        fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT page.{quote(pk)}, COUNT(*) OVER () FROM ({sql}{fence}) AS page "  # noqa: S608
+                f"ORDER BY {order} LIMIT %s OFFSET %s",
+                [*params, self.limit, self.offset],
+            )
+            found = cursor.fetchall()
+        self._ids = [row[0] for row in found]
+        self._count = found[0][1] if found else None
+
+    def count(self) -> int:
+        if self._ids is None:
+            self._read_page()
+        if self._count is None:
+            self._count = super().count()
+        return self._count
+
+    def __getitem__(self, key):
+        # The paginator asks for the page's rows (fewer on the last page), as announced.
+        if isinstance(key, slice) and (key.start or 0) == self.offset and key.stop <= self.offset + self.limit:
+            if self._ids is None:
+                self._read_page()
+            if not self._ids:
+                return []
+            return self.rows.filter(pk__in=self._ids)
         return self.rows[key]

@@ -44,6 +44,7 @@ from recommendations.api.serializers import (
 )
 from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFilterSet, parse_as_of
 from recommendations.models import Evidence, Recommendation, StatusChange
+from recommendations.search import is_ranked
 from recommendations.services import (
     evidence_create,
     evidence_retract,
@@ -176,7 +177,12 @@ class RecommendationListView(ListAPIView):
             rows = selectors.iter_recommendation_rows(queryset, links, as_of)
             return csv_response(rows, selectors.RECOMMENDATION_COLUMNS, filename="recommendations.csv")
         page = self.paginator.paginate_queryset(
-            selectors.recommendation_values(queryset, as_of), request, self, count_from=queryset
+            selectors.recommendation_values(queryset, as_of),
+            request,
+            self,
+            count_from=queryset,
+            # A search's rank is computed for every match: its page is found from the narrow rank alone.
+            keyed=is_ranked(queryset),
         )
         return self.get_paginated_response(selectors.recommendation_rows(page, links, as_of))
 
