@@ -76,11 +76,14 @@ class TrackerPagination(PageNumberPagination):
             raise ValidationError({self.page_query_param: [ERROR_PAGE]})
         return number
 
-    def paginate_queryset(self, queryset, request, view=None, *, count_from=None, keyed=False):
+    def paginate_queryset(self, queryset, request, view=None, *, count_from=None, keyed=False, count=None):
         """Return the page's rows; with `count_from` (the same rows, without the joins that build them),
         the exact count is taken there, so it reads no more than the filter needs. With `keyed` too, the
-        page's ids and the count come from one narrow query over `count_from` (see `KeyedPage`)."""
-        if count_from is not None:
+        page's ids and the count come from one narrow query over `count_from` (see `KeyedPage`).
+        `count`, a function, gives the exact count another way (the change feed's, from its days)."""
+        if count is not None:
+            queryset = CountedBy(queryset, None, count=count)
+        elif count_from is not None:
             if keyed:
                 size = self.get_page_size(request)
                 offset = (self.get_page_number(request, None) - 1) * size
@@ -103,10 +106,12 @@ class TrackerPagination(PageNumberPagination):
 class CountedBy:
     """Rows to page through whose count comes from a narrower queryset selecting the same rows."""
 
-    def __init__(self, rows, count_from) -> None:
-        self.rows, self.count_from = rows, count_from
+    def __init__(self, rows, count_from, *, count=None) -> None:
+        self.rows, self.count_from, self.counter = rows, count_from, count
 
     def count(self) -> int:
+        if self.counter is not None:
+            return self.counter()
         return self.count_from.order_by().count()
 
     def __getitem__(self, key):

@@ -42,6 +42,7 @@ from recommendations.api.serializers import (
     StatusSerializer,
     ThemeSerializer,
 )
+from recommendations.change_counts import changes_since
 from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFilterSet, parse_as_of
 from recommendations.models import Evidence, Recommendation, StatusChange
 from recommendations.search import is_ranked
@@ -416,7 +417,13 @@ class ChangeFeedView(ListAPIView):
         if self.wants_csv():
             rows = selectors.status_change_rows(changes.iterator(chunk_size=1000), links)
             return csv_response(rows, selectors.STATUS_CHANGE_COLUMNS, filename="changes.csv")
-        page = self.paginator.paginate_queryset(changes, request, self, count_from=feed)
+        wanted = self.filterset.form.cleaned_data
+        if wanted.get("code"):
+            page = self.paginator.paginate_queryset(changes, request, self, count_from=feed)
+        else:
+            # Every item's changes since a moment: counted by day, not change by change.
+            since = wanted.get("since")
+            page = self.paginator.paginate_queryset(changes, request, self, count=lambda: changes_since(since))
         return self.get_paginated_response(list(selectors.status_change_rows(page, links)))
 
 
