@@ -19,6 +19,7 @@ rows are then read whole (`KeyedPage`).
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Paginator
 from django.db import connections
 from rest_framework.exceptions import NotFound, ValidationError
@@ -144,7 +145,11 @@ class KeyedPage(CountedBy):
         if pk not in names:
             names.insert(0, pk)
         narrow = self.count_from.order_by().values(*names)
-        sql, params = narrow.query.sql_with_params()
+        try:
+            sql, params = narrow.query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing (say, a word no item has)
+            self._ids, self._count = [], 0
+            return
         connection = connections[self.count_from.db]
         quote = connection.ops.quote_name
         order = ", ".join(
