@@ -18,5 +18,3 @@ class RecommendationsConfig(AppConfig):
         # flush, which empties the tables and re-emits post_migrate) they are put back in step
         # with ROLE_PERMISSIONS, once permissions exist.
         post_migrate.connect(_ensure_role_groups, sender=self, dispatch_uid="recommendations_role_groups")
-        # PostgreSQL's narrow search rows: a model of the app, though not in models.py (the index's own module).
-        from recommendations import search_index  # noqa: F401

@@ -4,8 +4,7 @@ The record is the status log, evidence, retractions, the edit history and the
 items' links. What is derived from it to make reads cheap (each item's current
 status and date, the status periods) is written by the services in the same
 transaction as the change it derives from; on PostgreSQL, the count of changes
-recorded on each closed day is kept by `recommendations.change_counts`, and the
-narrow copy of each item's search document by `recommendations.search_index`. This module computes each one again
+recorded on each closed day is kept by `recommendations.change_counts`. This module computes each one again
 from the record alone, in set-based SQL that runs the same on PostgreSQL and
 SQLite, for `manage.py verify_tracker`, for bulk loads, and for migrations.
 """
@@ -18,7 +17,6 @@ from dataclasses import dataclass
 from django.db import connection
 
 from recommendations.change_counts import EXPECTED_DAYS, STORED_DAYS
-from recommendations.search_index import EXPECTED_SEARCH_ROWS, STORED_SEARCH_ROWS
 
 # Every period as the log implies it: from a change's effective date until the next change's
 # (by effective date, then id), or open.
@@ -84,16 +82,6 @@ CHECKS = (
     Check(
         "days whose count of changes is not the log's",
         f"SELECT * FROM ({STORED_DAYS}) stored EXCEPT SELECT * FROM ({EXPECTED_DAYS}) expected",  # noqa: S608 - constant SQL
-        vendor="postgresql",
-    ),
-    Check(
-        "items whose narrow search row is missing or differs",
-        f"SELECT * FROM ({EXPECTED_SEARCH_ROWS}) expected EXCEPT SELECT * FROM ({STORED_SEARCH_ROWS}) stored",  # noqa: S608 - constant SQL
-        vendor="postgresql",
-    ),
-    Check(
-        "search rows of no item",
-        f"SELECT * FROM ({STORED_SEARCH_ROWS}) stored EXCEPT SELECT * FROM ({EXPECTED_SEARCH_ROWS}) expected",  # noqa: S608 - constant SQL
         vendor="postgresql",
     ),
 )

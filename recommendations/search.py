@@ -32,7 +32,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
 from recommendations.models import READING_ORDER
-from recommendations.search_index import INSTANCES_TABLE, SEARCH_CONFIG, SEARCH_TABLE, TERMS_TABLE, SearchRow
+from recommendations.search_index import INSTANCES_TABLE, SEARCH_CONFIG, SEARCH_TABLE, TERMS_TABLE
 from recommendations.search_syntax import ParsedQuery, Term, is_stop_word, parse, stem
 
 # A quoted phrase matches on SQLite through every combination of its words' indexed forms
@@ -73,17 +73,6 @@ def search_recommendations(
             search_code_match=code_match, search_title_hits=title_hits, search_text_hits=text_hits
         ).order_by(*(f"-{name}" for name in RANK_FIELDS), *READING_ORDER, "pk")
     return queryset
-
-
-def ranked_search_rows(terms: str) -> QuerySet | None:
-    """On PostgreSQL, the items that `terms` finds, best match first, as rows of the narrow copy of their
-    documents (`search_index.SearchRow`: same ids, same order, a third of the pages to read); else None.
-
-    For counting and ranking a search that is the only filter; the items themselves are read by id.
-    """
-    if connection.vendor != "postgresql" or not terms.strip():
-        return None
-    return search_recommendations(SearchRow.objects.all(), terms)
 
 
 def is_ranked(queryset: QuerySet) -> bool:

@@ -17,12 +17,6 @@ fts5vocab table of words; `recommendations_search_instances` has their positions
 Triggers on the items and the links keep it in step, bulk inserts
 included.
 
-PostgreSQL also keeps a narrow copy of each item's document, with what a search orders by
-(code, source, position), in `recommendations_searchrow` (migration 0014): a search that is
-the only filter counts and ranks its matches there, reading about a third of the pages that
-the items' own wide rows would take. Triggers on the items keep it in step with
-`search_document` (which the link trigger updates); `verify_tracker` compares the two.
-
 A migration that makes SQLite rebuild the items table or the links table (Django
 does so for most column changes there) drops that table's triggers with it: such a
 migration must run `install(schema_editor)` again after its operations (a test
@@ -34,16 +28,12 @@ checks that every trigger in `SQLITE_TRIGGERS` is in place).
 
 from __future__ import annotations
 
-from django.contrib.postgres.search import SearchVectorField
-from django.db import models
-
 ITEMS = "recommendations_recommendation"
 LINKS = "recommendations_recommendationlink"
 SEARCH_TABLE = "recommendations_search"
 TERMS_TABLE = "recommendations_search_terms"
 INSTANCES_TABLE = "recommendations_search_instances"
 SEARCH_CONFIG = "english"
-SEARCH_ROWS = "recommendations_searchrow"
 
 # --- PostgreSQL -----------------------------------------------------------------------------
 
@@ -100,104 +90,6 @@ DROP TRIGGER IF EXISTS {LINKS}_search_document ON {LINKS};
 CREATE TRIGGER {LINKS}_search_document AFTER INSERT OR DELETE OR UPDATE OF note, from_recommendation_id,
     to_recommendation_id ON {LINKS} FOR EACH ROW EXECUTE FUNCTION {LINKS}_search_document();
 """
-
-
-class SearchRow(models.Model):
-    """PostgreSQL only: an item's search document and what a search orders by, in a narrow row of its own.
-
-    Written by the database's triggers alone (see `_PG_SEARCH_ROWS`), never by Django.
-    The fields are named as the item's, so that a search reads the same on either.
-    """
-
-    id = models.BigIntegerField(primary_key=True)  # the item's id
-    code = models.CharField(max_length=32)
-    source_id = models.BigIntegerField()
-    position = models.IntegerField()
-    search_document = SearchVectorField(null=True)
-
-    class Meta:
-        app_label = "recommendations"
-        managed = False
-        db_table = SEARCH_ROWS
-
-    def __str__(self) -> str:
-        return self.code
-
-
-_SEARCH_ROW_COLUMNS = "id, code, source_id, position, search_document"
-_PG_SEARCH_ROWS = f"""
-CREATE TABLE IF NOT EXISTS {SEARCH_ROWS} (
-    id bigint PRIMARY KEY,
-    code varchar(32) NOT NULL,
-    source_id bigint NOT NULL,
-    position integer NOT NULL,
-    search_document tsvector
-);
-CREATE INDEX IF NOT EXISTS {SEARCH_ROWS}_document_idx ON {SEARCH_ROWS} USING gin (search_document);
-CREATE INDEX IF NOT EXISTS {SEARCH_ROWS}_code_idx ON {SEARCH_ROWS} (code);
-CREATE OR REPLACE FUNCTION {SEARCH_ROWS}_copy() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        DELETE FROM {SEARCH_ROWS} WHERE id = OLD.id;
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'UPDATE' AND OLD.id <> NEW.id THEN
-        DELETE FROM {SEARCH_ROWS} WHERE id = OLD.id;
-    END IF;
-    INSERT INTO {SEARCH_ROWS} ({_SEARCH_ROW_COLUMNS})
-        VALUES (NEW.id, NEW.code, NEW.source_id, NEW.position, NEW.search_document)
-        ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, source_id = EXCLUDED.source_id,
-            position = EXCLUDED.position, search_document = EXCLUDED.search_document;
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-CREATE OR REPLACE FUNCTION {SEARCH_ROWS}_empty() RETURNS trigger AS $$
-BEGIN
-    TRUNCATE {SEARCH_ROWS};
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-DROP TRIGGER IF EXISTS {SEARCH_ROWS}_insert ON {ITEMS};
-CREATE TRIGGER {SEARCH_ROWS}_insert AFTER INSERT OR DELETE ON {ITEMS}
-    FOR EACH ROW EXECUTE FUNCTION {SEARCH_ROWS}_copy();
-DROP TRIGGER IF EXISTS {SEARCH_ROWS}_update ON {ITEMS};
-CREATE TRIGGER {SEARCH_ROWS}_update AFTER UPDATE ON {ITEMS} FOR EACH ROW
-    WHEN (OLD.search_document IS DISTINCT FROM NEW.search_document OR OLD.code <> NEW.code
-          OR OLD.source_id <> NEW.source_id OR OLD.position <> NEW.position OR OLD.id <> NEW.id)
-    EXECUTE FUNCTION {SEARCH_ROWS}_copy();
-DROP TRIGGER IF EXISTS {SEARCH_ROWS}_truncate ON {ITEMS};
-CREATE TRIGGER {SEARCH_ROWS}_truncate AFTER TRUNCATE ON {ITEMS}
-    FOR EACH STATEMENT EXECUTE FUNCTION {SEARCH_ROWS}_empty();
-"""
-_PG_SEARCH_ROWS_DROP = f"""
-DROP TRIGGER IF EXISTS {SEARCH_ROWS}_insert ON {ITEMS};
-DROP TRIGGER IF EXISTS {SEARCH_ROWS}_update ON {ITEMS};
-DROP TRIGGER IF EXISTS {SEARCH_ROWS}_truncate ON {ITEMS};
-DROP FUNCTION IF EXISTS {SEARCH_ROWS}_copy();
-DROP FUNCTION IF EXISTS {SEARCH_ROWS}_empty();
-DROP TABLE IF EXISTS {SEARCH_ROWS};
-"""
-# What `verify_tracker` compares: the items' own columns, and their narrow copies.
-EXPECTED_SEARCH_ROWS = f"SELECT {_SEARCH_ROW_COLUMNS} FROM {ITEMS}"
-STORED_SEARCH_ROWS = f"SELECT {_SEARCH_ROW_COLUMNS} FROM {SEARCH_ROWS}"
-
-
-def install_search_rows(schema_editor) -> None:
-    """Create the narrow search rows and their triggers (PostgreSQL only), filled from the items."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(_PG_SEARCH_ROWS)
-    schema_editor.execute(f"TRUNCATE {SEARCH_ROWS}")
-    schema_editor.execute(
-        f"INSERT INTO {SEARCH_ROWS} ({_SEARCH_ROW_COLUMNS}) SELECT {_SEARCH_ROW_COLUMNS} FROM {ITEMS} ORDER BY id"
-    )
-    schema_editor.execute(f"ANALYZE {SEARCH_ROWS}")
-
-
-def uninstall_search_rows(schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(_PG_SEARCH_ROWS_DROP)
-
 
 # --- SQLite ---------------------------------------------------------------------------------
 

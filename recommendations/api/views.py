@@ -45,7 +45,7 @@ from recommendations.api.serializers import (
 from recommendations.change_counts import changes_since
 from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFilterSet, parse_as_of
 from recommendations.models import Evidence, Recommendation, StatusChange
-from recommendations.search import is_ranked, ranked_search_rows
+from recommendations.search import is_ranked
 from recommendations.services import (
     evidence_create,
     evidence_retract,
@@ -177,16 +177,13 @@ class RecommendationListView(ListAPIView):
         if self.wants_csv():
             rows = selectors.iter_recommendation_rows(queryset, links, as_of)
             return csv_response(rows, selectors.RECOMMENDATION_COLUMNS, filename="recommendations.csv")
-        count_from, keyed = queryset, is_ranked(queryset)
-        if keyed:
-            # A search's rank is computed for every match: its page is found from the narrow rank alone, and
-            # when the search is the only filter, from the narrow copy of the items' documents.
-            given = {name for name, value in self.filterset.form.cleaned_data.items() if value not in (None, "", [])}
-            if given == {"search"}:
-                narrow = ranked_search_rows(self.filterset.form.cleaned_data["search"])
-                count_from = queryset if narrow is None else narrow
         page = self.paginator.paginate_queryset(
-            selectors.recommendation_values(queryset, as_of), request, self, count_from=count_from, keyed=keyed
+            selectors.recommendation_values(queryset, as_of),
+            request,
+            self,
+            count_from=queryset,
+            # A search's rank is computed for every match: its page is found from the narrow rank alone.
+            keyed=is_ranked(queryset),
         )
         return self.get_paginated_response(selectors.recommendation_rows(page, links, as_of))
 
