@@ -106,3 +106,20 @@ def test_verify_tracker_names_a_day_whose_count_differs(recommendation):
     with pytest.raises(CommandError):
         call_command("verify_tracker", stdout=out)
     assert "days whose count of changes is not the log's" in out.getvalue()
+
+
+@postgresql_only
+def test_emptying_the_log_empties_the_days_counts(recommendation):
+    """A restore that replaces everything empties the log with TRUNCATE, then loads it again: no day counts twice."""
+    recorded = [_days_ago(d) for d in (9, 8, 7)]
+    _load(recommendation, recorded)
+    assert _feed_count(APIClient(), None) == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"TRUNCATE {change_counts.CHANGES}, recommendations_statusperiod")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        cursor.execute(f"SELECT count(*) FROM {change_counts.TABLE}")  # noqa: S608
+        assert cursor.fetchone() == (0,)
+    recommendation.refresh_from_db()
+    _load(recommendation, recorded)
+    assert _feed_count(APIClient(), None) == 3
