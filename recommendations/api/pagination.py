@@ -126,7 +126,7 @@ class KeyedPage(CountedBy):
     (`count_from`'s ordering, on its own fields and annotations), sorts that narrow list, keeps the
     page's ids and counts all the rows in the same pass (a window count). The page's whole rows
     are then read for those ids alone, in the same order. The count stays exact; a page past the
-    end (no ids) is counted on its own.
+    end (no ids) is counted on its own. An order that is not by names is paged as `CountedBy` pages.
     """
 
     def __init__(self, rows, count_from, offset: int, limit: int) -> None:
@@ -134,12 +134,11 @@ class KeyedPage(CountedBy):
         self.offset, self.limit = offset, limit
         self._ids: list | None = None
         self._count: int | None = None
+        ordering = count_from.query.order_by
+        self.keyed = bool(ordering) and all(isinstance(name, str) for name in ordering)
 
     def _read_page(self) -> None:
-        query = self.count_from.query
-        ordering = [name for name in query.order_by if isinstance(name, str)]
-        if len(ordering) != len(query.order_by):
-            raise TypeError("A keyed page is ordered by field and annotation names only.")
+        ordering = list(self.count_from.query.order_by)
         pk = self.count_from.model._meta.pk.attname
         names = list(dict.fromkeys(pk if name.lstrip("-") == "pk" else name.lstrip("-") for name in ordering))
         if pk not in names:
@@ -171,7 +170,7 @@ class KeyedPage(CountedBy):
         self._count = found[0][1] if found else None
 
     def count(self) -> int:
-        if self._ids is None:
+        if self.keyed and self._ids is None:
             self._read_page()
         if self._count is None:
             self._count = super().count()
@@ -179,7 +178,8 @@ class KeyedPage(CountedBy):
 
     def __getitem__(self, key):
         # The paginator asks for the page's rows (fewer on the last page), as announced.
-        if isinstance(key, slice) and (key.start or 0) == self.offset and key.stop <= self.offset + self.limit:
+        announced = isinstance(key, slice) and (key.start or 0) == self.offset
+        if self.keyed and announced and key.stop <= self.offset + self.limit:
             if self._ids is None:
                 self._read_page()
             if not self._ids:
