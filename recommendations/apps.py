@@ -1,11 +1,25 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 
 
 def _ensure_role_groups(sender, using, **kwargs) -> None:
     from recommendations.roles import ensure_role_groups
 
     ensure_role_groups(using=using)
+
+
+def _facet_triggers_off_during_sqlite_migrations(sender, using, plan=None, **kwargs) -> None:
+    from recommendations import facet_index
+
+    if plan:
+        facet_index.before_sqlite_migrations(using)
+
+
+def _facet_triggers_back_after_sqlite_migrations(sender, using, plan=None, **kwargs) -> None:
+    from recommendations import facet_index
+
+    if plan:
+        facet_index.after_sqlite_migrations(using)
 
 
 class RecommendationsConfig(AppConfig):
@@ -18,3 +32,11 @@ class RecommendationsConfig(AppConfig):
         # flush, which empties the tables and re-emits post_migrate) they are put back in step
         # with ROLE_PERMISSIONS, once permissions exist.
         post_migrate.connect(_ensure_role_groups, sender=self, dispatch_uid="recommendations_role_groups")
+        # SQLite rebuilds a table for most column changes, and a trigger on another table that names
+        # it makes the rebuild fail: the facet entries' triggers are off while migrations run there.
+        pre_migrate.connect(
+            _facet_triggers_off_during_sqlite_migrations, sender=self, dispatch_uid="recommendations_facets_off"
+        )
+        post_migrate.connect(
+            _facet_triggers_back_after_sqlite_migrations, sender=self, dispatch_uid="recommendations_facets_back"
+        )

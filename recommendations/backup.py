@@ -43,11 +43,14 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from recommendations import facet_index
 from recommendations.derived import rebuild_status_periods
 from recommendations.models import (
     Evidence,
     EvidenceLinkCheck,
     EvidenceRetraction,
+    FacetEntry,
+    FacetPair,
     Owner,
     Recommendation,
     RecommendationEdit,
@@ -156,7 +159,7 @@ TABLES: tuple[Table, ...] = (
 )
 TABLES_BY_SECTION = {table.section: table for table in TABLES}
 # Derived from the record (recommendations.derived): never carried, rebuilt after a load.
-DERIVED_MODELS: tuple[type[models.Model], ...] = (StatusPeriod,)
+DERIVED_MODELS: tuple[type[models.Model], ...] = (StatusPeriod, FacetEntry, FacetPair)
 
 # What "empty" means for an import: no tracker rows, no users, no tokens.
 # (Groups and permissions are created by the migrations and do not count.)
@@ -484,8 +487,11 @@ def import_tracker(
         _clear_database()
     loader = _Loader(document, progress)
     loaded = loader.load()
-    progress("Deriving the status periods from the status log…")
+    progress("Deriving the status periods from the status log, and the facet entries from the links…")
     rebuild_status_periods()
+    with connection.cursor() as cursor:
+        # The triggers wrote them as the links came in; written again from the whole record, in one pass.
+        facet_index.rebuild(cursor)
     announced = document.get("counts", {})
     for section, expected in announced.items():
         if section in loaded and loaded[section] != expected:

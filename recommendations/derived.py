@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from recommendations import facet_index
 from recommendations.change_counts import EXPECTED_DAYS, STORED_DAYS
 
 # Every period as the log implies it: from a change's effective date until the next change's
@@ -74,6 +75,22 @@ CHECKS = (
     Check(
         "items whose status or status date is not their last change's",
         f"SELECT * FROM ({STORED_CURRENT}) stored EXCEPT SELECT * FROM ({EXPECTED_CURRENT}) expected",  # noqa: S608 - constant SQL
+    ),
+    Check(
+        "facet entries missing or wrong (an item's link to a theme or owner, with its status and place)",
+        f"SELECT * FROM ({facet_index.EXPECTED}) expected EXCEPT SELECT * FROM ({facet_index.STORED}) stored",  # noqa: S608
+    ),
+    Check(
+        "facet entries with no link behind them",
+        f"SELECT * FROM ({facet_index.STORED}) stored EXCEPT SELECT * FROM ({facet_index.EXPECTED}) expected",  # noqa: S608
+    ),
+    Check(
+        "facet pairs missing or wrong (one of an item's themes with one of its owners, with its status and place)",
+        f"SELECT * FROM ({facet_index.EXPECTED_PAIRS}) e EXCEPT SELECT * FROM ({facet_index.STORED_PAIRS}) s",  # noqa: S608
+    ),
+    Check(
+        "facet pairs with no links behind them",
+        f"SELECT * FROM ({facet_index.STORED_PAIRS}) s EXCEPT SELECT * FROM ({facet_index.EXPECTED_PAIRS}) e",  # noqa: S608
     ),
     Check(
         "items whose version is below the writes on record",

@@ -35,13 +35,22 @@ import re
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.forms.utils import ErrorDict, ErrorList
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.fields import BaseCSVField
 
-from recommendations.models import READING_ORDER, Owner, Recommendation, Source, StatusChange, Theme
+from recommendations.models import (
+    READING_ORDER,
+    FacetEntry,
+    FacetPair,
+    Owner,
+    Recommendation,
+    Source,
+    StatusChange,
+    Theme,
+)
 from recommendations.search import search_recommendations
 from recommendations.search_syntax import validate_search
 from recommendations.timeline import STATUS_AS_OF, STATUS_DATE_AS_OF, overdue_q, status_on_in, with_status_on
@@ -393,6 +402,17 @@ class NulSafeFilterSet(django_filters.FilterSet):
         return errors
 
 
+# The filters that facet entries answer (name: the entry kind that holds it, or None for the item's column
+# copied on every entry; the model whose slugs name the values, if any).
+FACET_ENTRY_FILTERS = {
+    "theme": (FacetEntry.THEME, Theme),
+    "owner": (FacetEntry.OWNER, Owner),
+    "status": (None, None),
+    "source": (None, Source),
+    "level": (None, None),
+}
+
+
 class RecommendationFilterSet(NulSafeFilterSet):
     """Filters, search and ordering shared by the reviewer pages and the API."""
 
@@ -453,6 +473,69 @@ class RecommendationFilterSet(NulSafeFilterSet):
         if not cleaned.get("ordering") and not cleaned.get("search"):
             qs = qs.order_by(*ORDERING_FIELDS["reading"][0])
         return qs
+
+    def chosen(self, *, exclude: str | None = None) -> dict:
+        """Return the valid filters given (name: cleaned value), the empty ones and `exclude` left out."""
+        if not self.is_bound or not self.is_valid():
+            return {}
+        return {
+            name: value
+            for name, value in self.form.cleaned_data.items()
+            if name != exclude and value not in (None, "", [], ())
+        }
+
+    def in_reading_order(self) -> bool:
+        """Return True when the items come in reading order: no ordering but the default, and no search."""
+        chosen = self.chosen()
+        return "search" not in chosen and chosen.get("ordering", ["reading"]) == ["reading"]
+
+    def facet_entries(self, kind: int | None = None, *, exclude: str | None = None) -> QuerySet | None:
+        """Return the facet entries that stand for the matching items, or None when the filters given need the
+        items' own rows.
+
+        Entries carry the item's theme or owner, status, document and level (`FacetEntry`), so these
+        filters (all but `exclude`) can be answered from them alone, from one narrow index; with `as_of`,
+        the status is the one in effect then, by a semi-join with the status periods. With
+        `kind` (`FacetEntry.THEME` or `OWNER`), every entry of that kind of the matching items: one per
+        item and theme (or owner), for that facet's counts, with the theme or owner id as `value` (from
+        the pairs, `FacetPair`, when one owner or theme is chosen). Without, one entry per matching
+        item, of the one theme (or owner) chosen; None when no single theme or owner is chosen.
+        """
+        chosen = self.chosen(exclude=exclude)
+        chosen.pop("ordering", None)
+        as_of = chosen.pop("as_of", None)
+        if not self.is_valid() or set(chosen) - set(FACET_ENTRY_FILTERS):
+            return None
+        facet = kind is not None
+        if not facet:
+            single = next((name for name in ("theme", "owner") if len(chosen.get(name, ())) == 1), None)
+            if single is None:
+                return None
+            kind = FACET_ENTRY_FILTERS[single][0]
+        name_of_kind = next(name for name, (k, _) in FACET_ENTRY_FILTERS.items() if k == kind)
+        other = "owner" if name_of_kind == "theme" else "theme"
+        if facet and len(chosen.get(other, ())) == 1:
+            # The owners of one theme's items (or the themes of one owner's): from the pairs' index alone.
+            entries, columns = FacetPair.objects.annotate(value=F(name_of_kind)), {"theme": "theme", "owner": "owner"}
+        else:
+            entries, columns = FacetEntry.objects.filter(kind=kind), {name_of_kind: "value"}
+        for name, values in chosen.items():
+            entry_kind, model = FACET_ENTRY_FILTERS[name]
+            if name == "status" and as_of:
+                # The status on that date, from the status periods in effect (the rule of `timeline`).
+                entries = entries.filter(status_on_in(values, as_of, item="recommendation_id"))
+            elif model is None:
+                entries = entries.filter(**{f"{name}__in": values})  # the item's own column, copied on each row
+            else:
+                # By subquery, not a look-up first; one value as a scalar, so the index serves its reading order.
+                slugs = model.objects.filter(slug__in=values).values("pk")
+                lookup, ids = ("", Subquery(slugs[:1])) if len(values) == 1 else ("__in", slugs)
+                if entry_kind is None or name in columns:
+                    entries = entries.filter(**{f"{columns.get(name, name)}{lookup}": ids})
+                else:
+                    others = FacetEntry.objects.filter(kind=entry_kind, **{f"value{lookup}": ids})
+                    entries = entries.filter(recommendation_id__in=others.values("recommendation_id"))
+        return entries
 
     @property
     def as_of_date(self) -> datetime.date | None:

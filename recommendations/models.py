@@ -739,12 +739,95 @@ class StatusPeriod(models.Model):
         indexes = [
             # an item's status on a date: the latest period starting on or before it
             models.Index(fields=["recommendation", "valid_from", "change"], name="period_item_from_idx"),
-            # the items with a status on a date
-            models.Index(fields=["status", "valid_from", "valid_until"], name="period_status_from_idx"),
+            # the items with a status on a date, read from the index alone
+            models.Index(
+                fields=["status", "valid_from"],
+                include=["valid_until", "recommendation"],
+                name="period_status_cover_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.recommendation_id}: {self.status} from {self.valid_from} until {self.valid_until or '…'}"
+
+
+class FacetEntry(models.Model):
+    """Derived: an item's place under one of its themes or owners, with the item's columns that filters read.
+
+    One row per link between an item and a theme (`kind` THEME) or an owner (`kind` OWNER),
+    carrying the item's status, document, level and place in it. "The items of theme X
+    with status Y, in reading order", their count and their facets are then read from one
+    narrow index, never from the wide item rows. The database keeps the rows in step with
+    the links and the items, whoever writes them (triggers: `recommendations.facet_index`);
+    `manage.py verify_tracker` recomputes them from the links and the items.
+    """
+
+    THEME, OWNER = 1, 2
+
+    pk = models.CompositePrimaryKey("kind", "value", "recommendation")
+    kind = models.PositiveSmallIntegerField(choices=[(THEME, "theme"), (OWNER, "owner")])
+    value = models.BigIntegerField(help_text="The theme's or the owner's id.")
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="facet_entries"
+    )
+    status = models.CharField(max_length=30, choices=Status.choices)
+    source = models.ForeignKey(
+        Source, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    level = models.CharField(max_length=20, choices=Level.choices)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            # a theme's (or owner's) items with a status, in reading order: pages and counts; grouped by
+            # status, source or level: the facets of a theme's items
+            models.Index(
+                fields=["kind", "value", "status", "source", "position", "recommendation"],
+                include=["level"],
+                name="facet_value_status_reading_idx",
+            ),
+            # the theme (or owner) facet of the items with a status
+            models.Index(fields=["kind", "status", "value"], name="facet_kind_status_value_idx"),
+            # the owners (or themes) of a set of items
+            models.Index(fields=["recommendation", "kind", "value"], name="facet_item_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}: {self.recommendation_id} ({self.status})"
+
+
+class FacetPair(models.Model):
+    """Derived: one of an item's themes with one of its owners, and the item's columns that filters read.
+
+    The owner facet of a theme's items (and the theme facet of an owner's) is then counted
+    from one index alone, rather than by looking up the owners of every item of the theme.
+    Kept by the same triggers as `FacetEntry` (`recommendations.facet_index`) and checked
+    by `manage.py verify_tracker`.
+    """
+
+    pk = models.CompositePrimaryKey("recommendation", "theme", "owner")
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    theme = models.ForeignKey(Theme, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
+    owner = models.ForeignKey(Owner, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
+    status = models.CharField(max_length=30, choices=Status.choices)
+    source = models.ForeignKey(
+        Source, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    level = models.CharField(max_length=20, choices=Level.choices)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            # the owners of a theme's items (with a status, a document, a level)
+            models.Index(fields=["theme", "status", "owner"], include=["source", "level"], name="pair_theme_owner_idx"),
+            # the themes of an owner's items
+            models.Index(fields=["owner", "status", "theme"], include=["source", "level"], name="pair_owner_theme_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recommendation_id}: theme {self.theme_id}, owner {self.owner_id} ({self.status})"
 
 
 class RecommendationEdit(AppendOnlyModel):

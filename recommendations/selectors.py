@@ -19,16 +19,18 @@ from __future__ import annotations
 import datetime
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, Max, Prefetch, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from recommendations.filters import RecommendationFilterSet
 from recommendations.models import (
+    READING_ORDER,
     Evidence,
+    FacetEntry,
     Owner,
     Recommendation,
     RecommendationEdit,
@@ -51,6 +53,10 @@ FACETS: tuple[tuple[str, str], ...] = (
     ("level", "Level"),
     ("owner", "Owner"),
 )
+
+
+# The facets whose values are an item's themes or owners: the kind of facet entry that holds them.
+FACET_KINDS = {"theme": FacetEntry.THEME, "owner": FacetEntry.OWNER}
 
 
 # --- progress -----------------------------------------------------------------
@@ -178,8 +184,10 @@ def status_by_theme(as_of: datetime.date | None = None) -> list[ProgressRow]:
         totals = links.values(group_id=F("theme_id")).annotate(n=Count("pk"))
         counts.update(_grouped_as_of(as_of, "themes", totals))
     else:
-        for row in links.values("theme_id", "recommendation__status").annotate(n=Count("pk")):
-            counts[row["theme_id"]][row["recommendation__status"]] = row["n"]
+        # From the facet entries, which carry each item's status beside its theme: one index, no join.
+        entries = FacetEntry.objects.filter(kind=FacetEntry.THEME).order_by()
+        for row in entries.values("value", "status").annotate(n=Count("*")):
+            counts[row["value"]][row["status"]] = row["n"]
     as_of_value = as_of.isoformat() if as_of else None
     rows = [
         ProgressRow(
@@ -190,7 +198,9 @@ def status_by_theme(as_of: datetime.date | None = None) -> list[ProgressRow]:
         )
         for theme in Theme.objects.order_by("position", "name")
     ]
-    without = progress_of(Recommendation.objects.filter(themes__isnull=True), as_of)
+    # An anti-join with the links (no outer join of every item with every link).
+    themed = Recommendation.themes.through.objects.filter(recommendation_id=OuterRef("pk"))
+    without = progress_of(Recommendation.objects.filter(~Exists(themed)), as_of)
     if without.total:
         rows.append(ProgressRow(label="No theme yet", url="", progress=without))
     return rows
@@ -259,6 +269,40 @@ class Facet:
         return [o for o in self.options if o.count or o.selected]
 
 
+class ItemListing:
+    """The items a FilterSet selects, as a sequence to page through: `count()` and slices of rows.
+
+    `rows(items)` turns a queryset of items into the rows the caller shows (values,
+    annotations, prefetches). When the filters can be answered from the facet entries and the
+    items come in reading order, the count and the page's ids are read from the entries' narrow
+    index alone, and only the page's own items are read in full, by id: a theme's 200th page
+    costs what its first does. Otherwise both come from the FilterSet's queryset.
+    """
+
+    def __init__(self, filterset: RecommendationFilterSet, rows: Callable[[QuerySet], QuerySet]) -> None:
+        self.filterset, self.rows = filterset, rows
+        self.entries = filterset.facet_entries() if filterset.in_reading_order() else None
+
+    def count(self) -> int:
+        if self.entries is not None:
+            return self.entries.count()
+        return self.filterset.qs.order_by().count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key):
+        if self.entries is None:
+            return self.rows(self.filterset.qs)[key]
+        if not isinstance(key, slice):
+            return self[key : key + 1][0]
+        # The page's ids from the entries, in the same query as the rows: an entry has its item's reading order.
+        ids = self.entries.order_by(*READING_ORDER).values("recommendation_id")[key.start : key.stop]
+        items = Recommendation.objects.filter(pk__in=ids)
+        as_of = self.filterset.as_of_date
+        return self.rows(with_status_on(items, as_of) if as_of else items).order_by(*READING_ORDER)
+
+
 def filtered_except(filterset: RecommendationFilterSet, exclude: str) -> QuerySet:
     """Return the filterset's base queryset with every valid filter applied except `exclude`.
 
@@ -297,10 +341,16 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
 
     def by_value(name: str, column: str | None = None) -> dict[str, int]:
         column = column or name
-        rows = filtered_except(filterset, name).values(column).annotate(n=Count("pk"))
+        # From the facet entries of a chosen theme or owner when the other filters allow, else from the items.
+        entries = filterset.facet_entries(exclude=name)
+        rows = entries.order_by() if entries is not None else filtered_except(filterset, name)
+        rows = rows.values(column).annotate(n=Count("*"))
         return {row[column]: row["n"] for row in rows}
 
     def related(name: str, through_field: str, other: str) -> dict[int, int]:
+        entries = filterset.facet_entries(FACET_KINDS[name], exclude=name)
+        if entries is not None:
+            return {row["value"]: row["n"] for row in entries.order_by().values("value").annotate(n=Count("*"))}
         # Counted on the link table, grouped by the related id: one pass over the links, and a hashed
         # semi-join with the matching items only when other filters narrow them.
         links = getattr(Recommendation, through_field).through.objects.order_by()
@@ -373,16 +423,28 @@ class LinkedItem:
     direction: str  # "out" (this item → other) or "in" (other → this item)
 
 
-def recommendation_for_page(code: str) -> Recommendation:
-    """Return the item with everything its page shows, fetched in a fixed number of queries.
+# What an item's page and its API detail show of the items it links to, its parent and its children.
+_BRIEF_COLUMNS = ("code", "title", "status", "status_date", "position", "parent", "source")
+_BRIEF_SOURCE_COLUMNS = ("source__slug", "source__short_title", "source__published")
+
+
+def _brief_columns(prefix: str = "") -> list[str]:
+    return [prefix + column for column in (*_BRIEF_COLUMNS, *_BRIEF_SOURCE_COLUMNS)]
+
+
+def recommendation_story(code: str) -> Recommendation:
+    """Return the item with everything its page and its API detail show, fetched in a fixed number of queries
+    (eight, however long its story).
+
+    The item comes with its source, parent and steward; its themes, owners and children; its evidence (with
+    retraction and link check), status history (with who recorded each change and the evidence it cites) and
+    edits, each oldest first; and `item.links`, every link from or to it, read in one query (`linked_items`
+    reads them from the page's side).
 
     Raises Recommendation.DoesNotExist for an unknown code.
     """
-    item_link = Recommendation.objects.select_related("source").only(
-        "code", "title", "status", "status_date", "parent", "source__slug", "source__short_title", "source__published"
-    )
-    return (
-        Recommendation.objects.select_related("source", "parent", "parent__source")
+    item = (
+        Recommendation.objects.select_related("source", "parent", "steward")
         .prefetch_related(
             "themes",
             "owners",
@@ -393,28 +455,34 @@ def recommendation_for_page(code: str) -> Recommendation:
             Prefetch(
                 "status_changes",
                 queryset=StatusChange.objects.select_related(
-                    "recorded_by", "evidence", "evidence__source", "evidence__retraction", "evidence__link_check"
+                    "recorded_by",
+                    "evidence__source",
+                    "evidence__retraction__retracted_by",
+                    "evidence__link_check",
                 ).order_by("effective_date", "recorded_at", "id"),
             ),
             Prefetch(
                 "edits", queryset=RecommendationEdit.objects.select_related("edited_by").order_by("edited_at", "id")
             ),
-            Prefetch("children", queryset=item_link.order_by("position")),
             Prefetch(
-                "links_out",
-                queryset=RecommendationLink.objects.select_related("to_recommendation__source").order_by(
-                    "to_recommendation__source__published", "to_recommendation__position"
-                ),
-            ),
-            Prefetch(
-                "links_in",
-                queryset=RecommendationLink.objects.select_related("from_recommendation__source").order_by(
-                    "from_recommendation__source__published", "from_recommendation__position"
-                ),
+                "children",
+                queryset=Recommendation.objects.select_related("source").only(*_brief_columns()).order_by("position"),
             ),
         )
         .get(code=code)
     )
+    item.links = list(
+        RecommendationLink.objects.filter(Q(from_recommendation=item) | Q(to_recommendation=item))
+        .select_related("from_recommendation__source", "to_recommendation__source")
+        .only(
+            "kind",
+            "note",
+            *_brief_columns("from_recommendation__"),
+            *_brief_columns("to_recommendation__"),
+        )
+        .order_by("id")
+    )
+    return item
 
 
 @dataclass(frozen=True)
@@ -443,15 +511,23 @@ def edit_rows(edit: RecommendationEdit) -> list[EditRow]:
 
 
 def linked_items(item: Recommendation) -> list[LinkedItem]:
-    """Return the items linked to `item` in both directions (uses the prefetched links)."""
-    out = [
-        LinkedItem(link.get_kind_display(), link.to_recommendation, link.note, "out") for link in item.links_out.all()
+    """Return the items linked to `item` (from `recommendation_story`), those it links to first, each group in
+    the documents' reading order."""
+
+    def reading_order(other: Recommendation) -> tuple:
+        return (other.source.published, other.position)
+
+    out = sorted(
+        (link for link in item.links if link.from_recommendation_id == item.pk),
+        key=lambda link: reading_order(link.to_recommendation),
+    )
+    inward = sorted(
+        (link for link in item.links if link.to_recommendation_id == item.pk),
+        key=lambda link: reading_order(link.from_recommendation),
+    )
+    return [LinkedItem(link.get_kind_display(), link.to_recommendation, link.note, "out") for link in out] + [
+        LinkedItem(RELATION_INVERSE_LABELS[link.kind], link.from_recommendation, link.note, "in") for link in inward
     ]
-    inward = [
-        LinkedItem(RELATION_INVERSE_LABELS[link.kind], link.from_recommendation, link.note, "in")
-        for link in item.links_in.all()
-    ]
-    return out + inward
 
 
 # --- the quote in its place --------------------------------------------------------
@@ -581,24 +657,24 @@ def _anchor(parts: Sequence[str]) -> str:
     return f"s-{slug[:80]}"
 
 
-def source_outline(source: Source, as_of: datetime.date | None = None) -> list[OutlineEntry]:
-    """Return the document's items in reading order under their headings (two queries).
+def source_items(source: Source, as_of: datetime.date | None = None) -> QuerySet:
+    """Return the document's items in reading order, with what its outline shows of each.
 
     With `as_of`, each item also carries `status_as_of` and `status_date_as_of`.
     """
     items = (
         source.recommendations.select_related("parent")
-        .prefetch_related("themes")
         .order_by("position")
         .only("code", "title", "status", "status_date", "section", "parent__code", "due_date", "position", "source")
     )
-    if as_of:
-        items = with_status_on(items, as_of)
-    return outline(list(items))
+    return with_status_on(items, as_of) if as_of else items
 
 
 def outline(items: Iterable[Recommendation]) -> list[OutlineEntry]:
-    """Return `items` (already in reading order) with the headings each opens and its depth under its parents."""
+    """Return `items` (already in reading order) with the headings each opens and its depth under its parents.
+
+    The first item opens every heading above it, so a page of a long document starts with where it stands.
+    """
     entries: list[OutlineEntry] = []
     depth: dict[str, int] = {}
     previous: list[str] = []
@@ -613,7 +689,8 @@ def outline(items: Iterable[Recommendation]) -> list[OutlineEntry]:
         )
         previous = parts
         parent_code = item.parent.code if item.parent_id else None
-        depth[item.code] = depth.get(parent_code, -1) + 1 if parent_code else 0
+        # A part whose parent is on an earlier page stands one step in.
+        depth[item.code] = depth.get(parent_code, 0) + 1 if parent_code else 0
         entries.append(OutlineEntry(item=item, headings=headings, depth=min(depth[item.code], 4)))
     return entries
 

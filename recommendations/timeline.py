@@ -91,13 +91,16 @@ def with_status_on(queryset: QuerySet, on: datetime.date, *, item: str = "pk") -
     )
 
 
-def status_on_in(values: Iterable[str], on: datetime.date) -> Q:
-    """Return a condition on items: their status on a date is one of `values` (one semi-join with the periods)."""
+def status_on_in(values: Iterable[str], on: datetime.date, *, item: str = "pk") -> Q:
+    """Return a condition on items: their status on a date is one of `values` (one semi-join with the periods).
+
+    `item` names the column holding the item's id (e.g. `recommendation_id` on rows that refer to items).
+    """
     values = set(values)
     in_effect = periods_in_effect(on)
     if Status.NOT_ASSESSED in values:
-        return ~Q(pk__in=in_effect.exclude(status__in=values).values("recommendation_id"))
-    return Q(pk__in=in_effect.filter(status__in=values).values("recommendation_id"))
+        return ~Q(**{f"{item}__in": in_effect.exclude(status__in=values).values("recommendation_id")})
+    return Q(**{f"{item}__in": in_effect.filter(status__in=values).values("recommendation_id")})
 
 
 def change_in_effect(changes: Iterable[StatusChange], on: datetime.date) -> StatusChange | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -50,6 +51,8 @@ API_DOCS_PATH = "/api/docs/"
 
 # Parameters that select items (as opposed to paging through them).
 PAGE_PARAMETER = "page"
+# Items of a document shown on one page of its outline.
+OUTLINE_PAGE_SIZE = 250
 # The date on which to read every status (the FilterSet's `as_of`).
 AS_OF_PARAMETER = "as_of"
 
@@ -177,9 +180,14 @@ class RecommendationFilterMixin:
         filterset = self.get_filterset()
         if not filterset.is_valid():
             return Recommendation.objects.none()
-        as_of = filterset.as_of_date
-        # Each item shown says whether it is overdue (on `as_of`, with the status then), by the one rule.
-        queryset = filterset.qs.with_list_relations()
+        # Lazy: the page's own items are made into what the list shows (`shown`) when it is paginated.
+        return filterset.qs
+
+    def shown(self, items):
+        """Return items as the list shows them: with their documents, parents, themes and owners, and whether
+        each is overdue (on `as_of`, with the status then), by the one rule."""
+        as_of = self.get_filterset().as_of_date
+        queryset = items.with_list_relations()
         return with_overdue(queryset, as_of, status=STATUS_AS_OF) if as_of else with_overdue(queryset)
 
 
@@ -200,7 +208,9 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
 
     def paginate_queryset(self, queryset, page_size):
         """Page through the items; a page number out of range shows the nearest page rather than an error."""
-        paginator = self.get_paginator(queryset, page_size)
+        filterset = self.get_filterset()
+        listing = selectors.ItemListing(filterset, self.shown) if filterset.is_valid() else queryset
+        paginator = self.get_paginator(listing, page_size)
         page = paginator.get_page(self.request.GET.get(PAGE_PARAMETER))
         return paginator, page, page.object_list, page.has_other_pages()
 
@@ -314,7 +324,7 @@ class RecommendationDetailView(AsOfMixin, DetailView):
         except ValidationError as exc:
             raise Http404(not_found) from exc
         try:
-            return selectors.recommendation_for_page(code)
+            return selectors.recommendation_story(code)
         except Recommendation.DoesNotExist as exc:
             raise Http404(not_found) from exc
 
@@ -404,12 +414,19 @@ class SourceDetailView(AsOfMixin, DetailView):
         context = super().get_context_data(**kwargs)
         source = self.object
         as_of = context["as_of_date"]
-        outline = selectors.source_outline(source, as_of)
+        # A long document is read a page at a time; a page number out of range shows the nearest page.
+        paginator = Paginator(selectors.source_items(source, as_of), OUTLINE_PAGE_SIZE)
+        page = paginator.get_page(self.request.GET.get(PAGE_PARAMETER))
+        outline = selectors.outline(page.object_list)
         if as_of:
             _show_status_as_of((entry.item for entry in outline), as_of)
         query = {"source": source.slug, **({AS_OF_PARAMETER: as_of.isoformat()} if as_of else {})}
         context.update(
             outline=outline,
+            paginator=paginator,
+            page_obj=page,
+            is_paginated=page.has_other_pages(),
+            page_prefix=f"?{urlencode({AS_OF_PARAMETER: as_of.isoformat()})}&" if as_of else "?",
             progress=selectors.progress_of(source.recommendations.all(), as_of),
             list_url=reverse("recommendations:recommendation-list") + "?" + urlencode(query),
             item_query=f"?{urlencode({AS_OF_PARAMETER: as_of.isoformat()})}" if as_of else "",

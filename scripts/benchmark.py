@@ -7,8 +7,8 @@ One command (from the project root; PostgreSQL on 127.0.0.1:5432; `apt-get insta
     .venv/bin/python scripts/benchmark.py --reuse         # measures an existing tracker_bench again
 
 It (1) builds the corpus in a throwaway database (`generate_corpus`: every item with 10
-status changes and 3 evidence rows; about 5 minutes), (2) starts gunicorn with 2 sync
-workers (DEBUG off, request limits lifted), and for each request below (3) measures one
+status changes and 3 evidence rows; about 5 minutes) and checks it with `verify_tracker`,
+(2) starts gunicorn with 2 sync workers (DEBUG off, request limits lifted), and for each request below (3) measures one
 request at a time (the 95th percentile of --repeat), (4) drives it under load from a
 separate process, `wrk -t1 -c8 -d15s`, for requests/s and p50/p95/p99, and (5) measures
 the database floor: the same SQL the request ran, captured from Django, run directly with
@@ -196,6 +196,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=15, help="Seconds of load per case (default 15).")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8).")
     parser.add_argument("--only", help="Measure only the cases whose label contains this text.")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="With --reuse, run verify_tracker before measuring (a new corpus is always verified).",
+    )
     args = parser.parse_args()
 
     dsn = f"{args.pg}/{args.db}"
@@ -221,6 +226,11 @@ def main() -> int:
         run("seed", "-v", "0", env=env)
         run("generate_corpus", str(args.items), env=env)
         print(f"Corpus built in {time.monotonic() - started:.0f} s.", flush=True)
+    if not args.reuse or args.verify:
+        # Every derived structure (status periods, facet entries and pairs, counters) against the record.
+        started = time.monotonic()
+        run("verify_tracker", env=env)
+        print(f"verify_tracker took {time.monotonic() - started:.0f} s.", flush=True)
     run("collectstatic", "--no-input", "-v", "0", env=env)
 
     os.environ.update(env)

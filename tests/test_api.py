@@ -20,10 +20,25 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from recommendations.api.permissions import ApiAnonThrottle
+from recommendations.api.renderers import csv_cell
 from recommendations.api.serializers import RecommendationDetailSerializer, RecommendationListItemSerializer
 from recommendations.filters import ERROR_AS_OF_FORMAT, ERROR_AS_OF_FUTURE, RecommendationFilterSet
-from recommendations.models import Evidence, Recommendation, RecommendationLink, Source, StatusChange
-from recommendations.services import ERROR_NOTE_REQUIRED, evidence_create, recommendation_change_status
+from recommendations.models import (
+    Evidence,
+    EvidenceLinkCheck,
+    Owner,
+    Recommendation,
+    RecommendationLink,
+    Source,
+    StatusChange,
+)
+from recommendations.services import (
+    ERROR_NOTE_REQUIRED,
+    evidence_create,
+    evidence_retract,
+    recommendation_change_status,
+    recommendation_update,
+)
 from recommendations.vocabulary import STATUS_DEFINITIONS, Status
 from tests.conftest import PASSWORD
 
@@ -323,6 +338,31 @@ def test_detail_queries_do_not_grow_with_history(api, storied, analyst, django_a
         recommendation_change_status(recommendation=storied, status="implemented", note=f"Again {n}")
     with django_assert_max_num_queries(len(before.captured_queries)):
         assert len(api.get(item_url("T-1")).json()["status_history"]) == 7
+
+
+def test_detail_queries_do_not_grow_with_its_story(api, storied, analyst, items, make_recommendation):
+    """The item, its themes, owners, children, evidence, status history, edits, and its links both ways."""
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(item_url("T-1")).status_code == 200
+        return len(captured.captured_queries)
+
+    before = queries()
+    assert before <= 8
+    for n in range(4):
+        evidence = evidence_create(recommendation=storied, title=f"Proof {n}", url=f"https://example.org/{n}")
+        recommendation_change_status(recommendation=storied, status="in_progress", note=f"Again {n}", evidence=evidence)
+        EvidenceLinkCheck.objects.create(evidence=evidence, outcome="not_found", http_status=404)
+        evidence_retract(evidence=evidence, reason="Wrong page.", retracted_by=analyst)
+        recommendation_update(recommendation=storied, data={"title": f"Title {n}"}, edited_by=analyst)
+        other = make_recommendation(f"U-{n}", parent=storied)
+        RecommendationLink.objects.create(from_recommendation=other, to_recommendation=storied, kind="follows_up")
+        RecommendationLink.objects.create(from_recommendation=storied, to_recommendation=other, kind="related")
+    assert queries() == before
+    body = api.get(item_url("T-1")).json()
+    assert len(body["children"]) == 5 and len(body["related"]) == 10 and len(body["edits"]) == 4
+    assert [e["link_status"] for e in body["evidence"]][1:] == ["dead"] * 4
 
 
 @pytest.mark.parametrize("code", ["NOPE-1", "t-1", "T%00-1", "..", "A" * 40])
@@ -638,6 +678,34 @@ def test_csv_gives_every_row_with_a_header_in_utf8(api, items, theme, other_them
     assert rows[0]["owners"] == "gac"
     # Every row, not one page.
     assert len(csv_rows(api.get(f"{LIST}?format=csv&page_size=1"))) == 3
+
+
+def test_csv_rows_say_what_the_json_list_says(api, storied, items, owner, source, django_assert_max_num_queries):
+    """Themes, owners and evidence in the CSV are those of the JSON list, in the same order, with as_of too."""
+    scholars = items["scholars"]
+    second_owner = Owner.objects.create(
+        slug="jsdf", name="Japan Self-Defense Forces", country="japan", kind="armed_forces"
+    )
+    scholars.owners.set([second_owner, owner])
+    evidence_create(
+        recommendation=scholars,
+        title="A later web page",
+        url="https://example.org/b",
+        published=datetime.date(2021, 1, 1),
+    )
+    evidence_create(
+        recommendation=scholars, title="The document itself", source=source, published=datetime.date(2020, 1, 1)
+    )
+    for query in ("", "&as_of=2020-06-01", "&theme=dialogue"):
+        listed = api.get(f"{LIST}?page_size=500{query}").json()["results"]
+        with django_assert_max_num_queries(2):  # the items and their aggregated themes, owners and evidence
+            rows = csv_rows(api.get(f"{LIST}?format=csv{query}"))
+        expected = [{column: csv_cell(value) for column, value in result.items()} for result in listed]
+        for row in [*rows, *expected]:  # the same moment, written by the CSV and by JSON
+            row["updated_at"] = datetime.datetime.fromisoformat(row["updated_at"])
+        assert rows == expected
+    by_code = {row["code"]: row for row in rows}
+    assert by_code["T-3"]["evidence"] == f"http://testserver/sources/{source.slug}/; https://example.org/b"
 
 
 def test_csv_by_accept_header_and_for_the_other_lists(api, storied):

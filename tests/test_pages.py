@@ -381,6 +381,35 @@ def test_source_page_lists_items_in_reading_order_under_headings_with_progress(c
     assert "Implemented: <strong>1</strong>" in html
 
 
+def test_a_long_document_is_read_a_page_at_a_time(client, source, django_assert_max_num_queries):
+    from recommendations.views import OUTLINE_PAGE_SIZE
+
+    count = OUTLINE_PAGE_SIZE + 10
+    Recommendation.objects.bulk_create(
+        Recommendation(
+            code=f"L-{n:04d}",
+            source=source,
+            position=n,
+            title=f"Item {n}",
+            text="Meet.",
+            level="bilateral",
+            section="II. Agenda › B. Defence" if n > OUTLINE_PAGE_SIZE - 5 else "II. Agenda › A. Dialogue",
+        )
+        for n in range(1, count + 1)
+    )
+    first = client.get(source.get_absolute_url()).content.decode()
+    assert f"(1–{OUTLINE_PAGE_SIZE} of {count})" in first
+    assert f"L-{OUTLINE_PAGE_SIZE:04d}" in first and f"L-{OUTLINE_PAGE_SIZE + 1:04d}" not in first
+    assert 'rel="next"' in first
+    with django_assert_max_num_queries(14):
+        second = client.get(f"{source.get_absolute_url()}?page=2").content.decode()
+    assert f"L-{OUTLINE_PAGE_SIZE + 1:04d}" in second and f"L-{OUTLINE_PAGE_SIZE:04d}" not in second
+    # The page opens with the headings its first item stands under.
+    assert second.index(">II. Agenda</h3>") < second.index(">B. Defence</h4>") < second.index(f"L-{count:04d}")
+    # Past the end: the last page, not an error.
+    assert f"L-{count:04d}" in client.get(f"{source.get_absolute_url()}?page=99").content.decode()
+
+
 @pytest.mark.django_db
 def test_sources_page_lists_documents_with_progress(client, items, other_source):
     html = client.get("/sources/").content.decode()

@@ -233,6 +233,9 @@ def test_the_list_detail_and_csv_carry_the_due_date_overdue_and_the_schedule(cli
     assert (rows["D-LATE"]["due_date"], rows["D-LATE"]["overdue"]) == (months_ago(12).isoformat(), True)
     assert (rows["S-RECENT"]["schedule_months"], rows["S-RECENT"]["overdue"]) == (12, False)
     assert rows["PLAIN"]["schedule_months"] is None and rows["PLAIN"]["overdue"] is False
+    # A page says what the overdue filter selects, scheduled items included.
+    late = {row["code"] for row in APIClient().get(f"{LIST}?overdue=true&page_size=500").json()["results"]}
+    assert late == {code for code, row in rows.items() if row["overdue"]} and "S-LAPSED" in late
     table = csv_rows("")
     assert (table["D-LATE"]["due_date"], table["D-LATE"]["overdue"]) == (months_ago(12).isoformat(), "true")
     assert (table["S-LAPSED"]["overdue"], table["S-LAPSED"]["schedule_months"]) == ("true", "12")

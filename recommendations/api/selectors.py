@@ -13,12 +13,13 @@ detail from the status history it loads anyway.
 from __future__ import annotations
 
 import datetime
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Coalesce, Concat
 from django.urls import reverse
 
 from recommendations import log_wording
@@ -26,7 +27,6 @@ from recommendations.models import (
     Evidence,
     Owner,
     Recommendation,
-    RecommendationEdit,
     RecommendationLink,
     Source,
     StatusChange,
@@ -41,6 +41,7 @@ from recommendations.timeline import (
     next_occurrence_due,
     status_in_effect,
     with_overdue,
+    with_status_on,
 )
 from recommendations.vocabulary import (
     CLOSED_STATUSES,
@@ -51,6 +52,10 @@ from recommendations.vocabulary import (
 )
 
 _PLACEHOLDER = "PLACEHOLDER-0"
+# The order in which an item's themes, owners and evidence are listed.
+_THEME_ORDER = ("theme__position", "theme__name")
+_OWNER_ORDER = ("owner__country", "owner__name")
+_EVIDENCE_ORDER = ("published", "id")
 STREAM_BATCH_SIZE = 1000
 
 RECOMMENDATION_COLUMNS = [
@@ -136,12 +141,6 @@ class Links:
         return template.replace(placeholder, slug)
 
 
-def _batched(iterable: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(iterable)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
 # --- recommendations -------------------------------------------------------
 
 _LIST_VALUES = (
@@ -163,18 +162,6 @@ _LIST_VALUES = (
 )
 
 
-def _evidence_row(values: dict[str, Any], links: Links) -> dict[str, Any]:
-    source = values["source__slug"]
-    return {
-        "id": values["id"],
-        "title": values["title"],
-        "url": values["url"],
-        "source": source,
-        "link": values["url"] or (links.source_page(source) if source else ""),
-        "published": values["published"],
-    }
-
-
 def _complete(
     values_rows: list[dict[str, Any]], links: Links, as_of: datetime.date | None = None
 ) -> list[dict[str, Any]]:
@@ -182,7 +169,6 @@ def _complete(
 
     With `as_of`, the rows carry the as-of status and date (see `recommendation_values`) and show them.
     """
-    status_column, date_column = (STATUS_AS_OF, STATUS_DATE_AS_OF) if as_of else ("status", "status_date")
     ids = [row["id"] for row in values_rows]
     themes: dict[int, list[str]] = defaultdict(list)
     owners: dict[int, list[str]] = defaultdict(list)
@@ -190,109 +176,167 @@ def _complete(
     if ids:
         for item_id, slug in (
             Recommendation.themes.through.objects.filter(recommendation_id__in=ids)
-            .order_by("theme__position", "theme__name")
+            .order_by(*_THEME_ORDER)
             .values_list("recommendation_id", "theme__slug")
         ):
             themes[item_id].append(slug)
         for item_id, slug in (
             Recommendation.owners.through.objects.filter(recommendation_id__in=ids)
-            .order_by("owner__country", "owner__name")
+            .order_by(*_OWNER_ORDER)
             .values_list("recommendation_id", "owner__slug")
         ):
             owners[item_id].append(slug)
-        for row in (
+        for record in (
             Evidence.objects.filter(recommendation_id__in=ids)
-            .order_by("published", "id")
-            .values("recommendation_id", "id", "title", "url", "source__slug", "published")
+            .select_related("source")
+            .only("recommendation_id", *LIST_EVIDENCE_FIELDS[:3], "source__slug", "published")
+            .order_by(*_EVIDENCE_ORDER)
         ):
-            evidence[row["recommendation_id"]].append(_evidence_row(row, links))
+            evidence[record.recommendation_id].append(evidence_row(record, links, LIST_EVIDENCE_FIELDS))
     return [
-        {
-            "code": row["code"],
-            "url": links.item(row["code"]),
-            "title": row["title"],
-            "text": row["text"],
-            "source": row["source__slug"],
-            "section": row["section"],
-            "parent": row["parent__code"],
-            "level": row["level"],
-            "themes": themes[row["id"]],
-            "owners": owners[row["id"]],
-            "status": row[status_column],
-            "status_date": row[date_column],
-            "as_of": as_of,
-            "due_date": row["due_date"],
-            "overdue": row[OVERDUE],
-            "schedule_months": row["schedule_months"],
-            "priority": row["priority"],
-            "evidence": evidence[row["id"]],
-            "version": row["version"],
-            "updated_at": row["updated_at"],
-        }
+        _list_result(row, themes[row["id"]], owners[row["id"]], evidence[row["id"]], links, as_of)
         for row in values_rows
     ]
 
 
-def recommendation_values(queryset: QuerySet, as_of: datetime.date | None = None) -> QuerySet:
+def _list_result(
+    row: dict[str, Any],
+    themes: list[str],
+    owners: list[str],
+    evidence: list,
+    links: Links,
+    as_of: datetime.date | None,
+) -> dict[str, Any]:
+    """Return one list result from its `recommendation_values()` row and its themes, owners and evidence."""
+    return {
+        "code": row["code"],
+        "url": links.item(row["code"]),
+        "title": row["title"],
+        "text": row["text"],
+        "source": row["source__slug"],
+        "section": row["section"],
+        "parent": row["parent__code"],
+        "level": row["level"],
+        "themes": themes,
+        "owners": owners,
+        "status": row[STATUS_AS_OF] if as_of else row["status"],
+        "status_date": row[STATUS_DATE_AS_OF] if as_of else row["status_date"],
+        "as_of": as_of,
+        "due_date": row["due_date"],
+        "overdue": row[OVERDUE],
+        "schedule_months": row["schedule_months"],
+        "priority": row["priority"],
+        "evidence": evidence,
+        "version": row["version"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def recommendation_values(queryset: QuerySet, as_of: datetime.date | None = None, *, overdue: bool = True) -> QuerySet:
     """Return the filtered items as the `.values()` rows that list results are built from.
 
     With `as_of`, the queryset comes from the FilterSet with `as_of` given, so it carries
     the as-of status and date; only then are they selected. Whether each item is overdue
-    (on `as_of`, with the status then) comes from the one overdue rule, in the same query.
+    (on `as_of`, with the status then) comes from the one overdue rule, in the same query;
+    with `overdue=False` it is left to `recommendation_rows`, for a page (see `_overdue`).
     """
+    columns = [*_LIST_VALUES, STATUS_AS_OF, STATUS_DATE_AS_OF] if as_of else list(_LIST_VALUES)
+    if not overdue:
+        return queryset.values(*columns)
     if as_of:
-        queryset = with_overdue(queryset, as_of, status=STATUS_AS_OF)
-        return queryset.values(*_LIST_VALUES, STATUS_AS_OF, STATUS_DATE_AS_OF, OVERDUE)
-    return with_overdue(queryset).values(*_LIST_VALUES, OVERDUE)
+        return with_overdue(queryset, as_of, status=STATUS_AS_OF).values(*columns, OVERDUE)
+    return with_overdue(queryset).values(*columns, OVERDUE)
+
+
+def _overdue(rows: list[dict[str, Any]], as_of: datetime.date | None) -> None:
+    """Set `OVERDUE` on a page's rows read without it: by the due date in memory (`timeline.is_overdue`), and for
+    the few items with a recurring schedule by the one SQL rule (`timeline.with_overdue`), in one query for those
+    alone. Cheaper for a page than the rule's subqueries built into the page's own query."""
+    status = STATUS_AS_OF if as_of else "status"
+    scheduled = [row["id"] for row in rows if row["schedule_months"]]
+    late = {}
+    if scheduled:
+        items = Recommendation.objects.filter(pk__in=scheduled)
+        items = with_overdue(with_status_on(items, as_of), as_of, status=STATUS_AS_OF) if as_of else with_overdue(items)
+        late = dict(items.values_list("id", OVERDUE))
+    for row in rows:
+        row[OVERDUE] = late[row["id"]] if row["id"] in late else is_overdue(row["due_date"], row[status], as_of)
 
 
 def recommendation_rows(
     values_rows: Iterable[dict[str, Any]], links: Links, as_of: datetime.date | None = None
 ) -> list[dict[str, Any]]:
-    """Return list results for one page of `recommendation_values()` rows."""
-    return _complete(list(values_rows), links, as_of)
+    """Return list results for one page of `recommendation_values()` rows (read with or without `overdue`)."""
+    rows = list(values_rows)
+    if rows and OVERDUE not in rows[0]:
+        _overdue(rows, as_of)
+    return _complete(rows, links, as_of)
+
+
+class _OrderedValues(Subquery):
+    """Every value of a one-column subquery (its column named `v`), in the subquery's order, as one column of
+    the outer row: an ARRAY on PostgreSQL, a JSON array on SQLite. `_as_list` reads either back."""
+
+    template = "ARRAY(%(subquery)s)"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # SQLite keeps the order of an ordered subquery that an aggregate reads (it never flattens one).
+        template = "(SELECT json_group_array(v) FROM (%(subquery)s))"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+
+def _as_list(value: list | str | None) -> list:
+    return json.loads(value) if isinstance(value, str) else list(value or [])
+
+
+# A separator that no URL or slug holds: an evidence row as one text, its web address then its source's slug.
+_FIELD_SEPARATOR = "\x1f"
+_CSV_THEMES, _CSV_OWNERS, _CSV_EVIDENCE = "csv_themes", "csv_owners", "csv_evidence"
 
 
 def iter_recommendation_rows(
     queryset: QuerySet, links: Links, as_of: datetime.date | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Yield list results for every filtered item, reading the database in batches (for CSV)."""
-    rows = recommendation_values(queryset, as_of).iterator(chunk_size=STREAM_BATCH_SIZE)
-    for batch in _batched(rows, STREAM_BATCH_SIZE):
-        yield from _complete(batch, links, as_of)
-
-
-def recommendation_for_detail(code: str) -> Recommendation | None:
-    """Return the item with this code and everything its detail shows, or None."""
-    return (
-        Recommendation.objects.select_related("source", "parent", "steward")
-        .prefetch_related(
-            "themes",
-            "owners",
-            Prefetch("children", queryset=Recommendation.objects.order_by("position")),
-            Prefetch(
-                "evidence",
-                queryset=Evidence.objects.with_retraction().with_link_check().order_by("published", "id"),
-            ),
-            Prefetch(
-                "status_changes",
-                queryset=StatusChange.objects.select_related("recorded_by", "evidence__source").order_by(
-                    "effective_date", "recorded_at", "id"
+    """Yield the list's rows for every filtered item as its CSV shows them (evidence by its link), in one
+    query that reads the items through a server-side cursor with their themes, owners and evidence aggregated
+    beside each row."""
+    item = OuterRef("pk")
+    rows = (
+        recommendation_values(queryset, as_of)
+        .annotate(
+            **{
+                _CSV_THEMES: _OrderedValues(
+                    Recommendation.themes.through.objects.filter(recommendation=item)
+                    .order_by(*_THEME_ORDER)
+                    .values(v=F("theme__slug"))
                 ),
-            ),
-            Prefetch(
-                "edits", queryset=RecommendationEdit.objects.select_related("edited_by").order_by("edited_at", "id")
-            ),
-            Prefetch("links_out", queryset=_links().select_related("to_recommendation__source")),
-            Prefetch("links_in", queryset=_links().select_related("from_recommendation__source")),
+                _CSV_OWNERS: _OrderedValues(
+                    Recommendation.owners.through.objects.filter(recommendation=item)
+                    .order_by(*_OWNER_ORDER)
+                    .values(v=F("owner__slug"))
+                ),
+                _CSV_EVIDENCE: _OrderedValues(
+                    Evidence.objects.filter(recommendation=item)
+                    .order_by(*_EVIDENCE_ORDER)
+                    .values(
+                        v=Concat(
+                            "url",
+                            Value(_FIELD_SEPARATOR),
+                            Coalesce("source__slug", Value("")),
+                            output_field=TextField(),
+                        )
+                    )
+                ),
+            }
         )
-        .filter(code=code)
-        .first()
+        .iterator(chunk_size=STREAM_BATCH_SIZE)
     )
-
-
-def _links() -> QuerySet:
-    return RecommendationLink.objects.order_by("kind", "id")
+    for row in rows:
+        evidence = []
+        for packed in _as_list(row[_CSV_EVIDENCE]):
+            url, source = packed.split(_FIELD_SEPARATOR)
+            evidence.append(evidence_link(url, source, links))
+        yield _list_result(row, _as_list(row[_CSV_THEMES]), _as_list(row[_CSV_OWNERS]), evidence, links, as_of)
 
 
 def _brief(item: Recommendation, links: Links) -> dict[str, Any]:
@@ -305,8 +349,13 @@ def _brief(item: Recommendation, links: Links) -> dict[str, Any]:
     }
 
 
+def _link_order(link: RecommendationLink) -> tuple[str, int]:
+    return (link.kind, link.id)
+
+
 def recommendation_detail(item: Recommendation, links: Links, as_of: datetime.date | None = None) -> dict[str, Any]:
-    """Return one item with its evidence, related items, parent, children and status history.
+    """Return one item (from `selectors.recommendation_story`) with its evidence, related items, parent,
+    children and status history.
 
     With `as_of`, `status` (with its label and definition) and `status_date` are those in
     effect on that date, read from the history already loaded; the history stays whole.
@@ -319,12 +368,14 @@ def recommendation_detail(item: Recommendation, links: Links, as_of: datetime.da
         if item.schedule_months
         else None
     )
+    outgoing = sorted((link for link in item.links if link.from_recommendation_id == item.pk), key=_link_order)
+    incoming = sorted((link for link in item.links if link.to_recommendation_id == item.pk), key=_link_order)
     related = [
         {**_brief(link.to_recommendation, links), "kind": link.kind, "direction": "outgoing", **_label(link, True)}
-        for link in item.links_out.all()
+        for link in outgoing
     ] + [
         {**_brief(link.from_recommendation, links), "kind": link.kind, "direction": "incoming", **_label(link, False)}
-        for link in item.links_in.all()
+        for link in incoming
     ]
     return {
         "code": item.code,
@@ -393,29 +444,49 @@ def _label(link, outgoing: bool) -> dict[str, str]:
 # --- evidence and status changes -------------------------------------------
 
 
-def evidence_row(evidence: Evidence, links: Links) -> dict[str, Any]:
-    """Return one evidence record as the API shows it, with its retraction if it has one, and the health of
-    its web address (`models.link_status`)."""
-    source = evidence.source.slug if evidence.source_id else None
-    retraction = evidence.retraction if evidence.is_retracted else None
-    check = evidence.checked_link
-    return {
-        "id": evidence.id,
-        "title": evidence.title,
-        "url": evidence.url,
-        "source": source,
-        "link": evidence.url or (links.source_page(source) if source else ""),
-        "publisher": evidence.publisher,
-        "published": evidence.published,
-        "quote": evidence.quote,
-        "added_at": evidence.added_at,
-        "retracted_at": retraction.retracted_at if retraction else None,
-        "retracted_by": retraction.retracted_by.get_username() if retraction and retraction.retracted_by else None,
-        "retraction_reason": retraction.reason if retraction else "",
-        "link_status": evidence.link_status,
-        "link_checked_at": check.checked_at if check else None,
-        "archived_url": check.archived_url if check else "",
-    }
+def evidence_link(url: str, source: str | None, links: Links) -> str:
+    """Return where evidence can be read: its web address, or the page of the source document it cites."""
+    return url or (links.source_page(source) if source else "")
+
+
+def _retraction(evidence: Evidence):
+    return evidence.retraction if evidence.is_retracted else None
+
+
+def _source_slug(evidence: Evidence) -> str | None:
+    return evidence.source.slug if evidence.source_id else None
+
+
+# Each field of evidence as the API shows it, read from an Evidence (with `with_retraction()` and
+# `with_link_check()` for the retraction and link-check fields).
+_EVIDENCE_FIELDS = {
+    "id": lambda e, links: e.id,
+    "title": lambda e, links: e.title,
+    "url": lambda e, links: e.url,
+    "source": lambda e, links: _source_slug(e),
+    "link": lambda e, links: evidence_link(e.url, _source_slug(e), links),
+    "publisher": lambda e, links: e.publisher,
+    "published": lambda e, links: e.published,
+    "quote": lambda e, links: e.quote,
+    "added_at": lambda e, links: e.added_at,
+    "retracted_at": lambda e, links: r.retracted_at if (r := _retraction(e)) else None,
+    "retracted_by": lambda e, links: (
+        r.retracted_by.get_username() if (r := _retraction(e)) and r.retracted_by else None
+    ),
+    "retraction_reason": lambda e, links: r.reason if (r := _retraction(e)) else "",
+    "link_status": lambda e, links: e.link_status,
+    "link_checked_at": lambda e, links: check.checked_at if (check := e.checked_link) else None,
+    "archived_url": lambda e, links: check.archived_url if (check := e.checked_link) else "",
+}
+# What a list result shows of each evidence record, and what a status change shows of the evidence it cites.
+LIST_EVIDENCE_FIELDS = ("id", "title", "url", "source", "link", "published")
+CHANGE_EVIDENCE_FIELDS = ("id", "title", "url", "source", "link")
+
+
+def evidence_row(evidence: Evidence, links: Links, fields: Sequence[str] = tuple(EVIDENCE_COLUMNS)) -> dict[str, Any]:
+    """Return one evidence record as the API shows it (`fields` of it, all by default): with its retraction if
+    it has one, and the health of its web address (`models.link_status`)."""
+    return {name: _EVIDENCE_FIELDS[name](evidence, links) for name in fields}
 
 
 def evidence_queryset(item: Recommendation) -> QuerySet:
@@ -445,15 +516,7 @@ def status_change_row_from(change: StatusChange, item: Recommendation, links: Li
         "effective_date": change.effective_date,
         "recorded_at": change.recorded_at,
         "recorded_by": change.recorded_by.get_username() if change.recorded_by else None,
-        "evidence": None
-        if evidence is None
-        else {
-            "id": evidence.id,
-            "title": evidence.title,
-            "url": evidence.url,
-            "source": evidence.source.slug if evidence.source_id else None,
-            "link": evidence.url or (links.source_page(evidence.source.slug) if evidence.source_id else ""),
-        },
+        "evidence": None if evidence is None else evidence_row(evidence, links, CHANGE_EVIDENCE_FIELDS),
     }
 
 
@@ -501,7 +564,7 @@ def status_change_rows(values_rows: Iterable[dict[str, Any]], links: Links) -> I
                 "title": row["evidence__title"],
                 "url": url,
                 "source": source,
-                "link": url or (links.source_page(source) if source else ""),
+                "link": evidence_link(url, source, links),
             },
         }
 

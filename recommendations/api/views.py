@@ -46,6 +46,7 @@ from recommendations.change_counts import changes_since
 from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFilterSet, parse_as_of
 from recommendations.models import Evidence, Recommendation, StatusChange
 from recommendations.search import is_ranked
+from recommendations.selectors import ItemListing, recommendation_story
 from recommendations.services import (
     evidence_create,
     evidence_retract,
@@ -177,14 +178,16 @@ class RecommendationListView(ListAPIView):
         if self.wants_csv():
             rows = selectors.iter_recommendation_rows(queryset, links, as_of)
             return csv_response(rows, selectors.RECOMMENDATION_COLUMNS, filename="recommendations.csv")
-        page = self.paginator.paginate_queryset(
-            selectors.recommendation_values(queryset, as_of),
-            request,
-            self,
-            count_from=queryset,
-            # A search's rank is computed for every match: its page is found from the narrow rank alone.
-            keyed=is_ranked(queryset),
+        listing = ItemListing(
+            self.filterset, lambda items: selectors.recommendation_values(items, as_of, overdue=False)
         )
+        if is_ranked(queryset):
+            # A search's rank is computed for every match: its page is found from the narrow rank alone.
+            page = self.paginator.paginate_queryset(
+                listing.rows(queryset), request, self, count_from=queryset, keyed=True
+            )
+        else:
+            page = self.paginator.paginate_queryset(listing, request, self)
         return self.get_paginated_response(selectors.recommendation_rows(page, links, as_of))
 
 
@@ -192,9 +195,12 @@ class RecommendationDetailView(TrackerAPIView):
     serializer_class = RecommendationUpdateSerializer  # what PATCH takes
 
     def detail_response(self, code: str, *, as_of=None) -> Response:
-        item = selectors.recommendation_for_detail(code) if _CODE.match(code) else None
-        if item is None:
-            raise NotFound(ERROR_NO_ITEM.format(code=code.replace("\x00", "")[:40]))
+        try:
+            if not _CODE.match(code):
+                raise Recommendation.DoesNotExist
+            item = recommendation_story(code)
+        except Recommendation.DoesNotExist:
+            raise NotFound(ERROR_NO_ITEM.format(code=code.replace("\x00", "")[:40])) from None
         response = Response(selectors.recommendation_detail(item, selectors.Links(self.request), as_of))
         response["ETag"] = etag_for(item.version)
         return response

@@ -19,7 +19,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recommendations", "0012_status_index_covers_source_and_level"),
+        ("recommendations", "0013_facet_entries"),
     ]
 
     operations = [
