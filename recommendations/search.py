@@ -75,6 +75,11 @@ def search_recommendations(
     return queryset
 
 
+def is_ranked(queryset: QuerySet) -> bool:
+    """Return True when `queryset` comes from `search_recommendations` ordered best match first."""
+    return RANK_FIELDS[0] in queryset.query.annotations
+
+
 def _count(conditions: Iterable) -> Case | Value:
     """The number of `conditions` (Q objects or boolean expressions) that hold, as an SQL expression."""
     total = None

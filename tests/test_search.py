@@ -22,6 +22,7 @@ import pytest
 import yaml
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from psycopg2 import sql
 
 from recommendations import bulk, search_index
@@ -368,3 +369,34 @@ def test_parsing_follows_the_web_search_syntax():
     assert parsed.stems == frozenset({"ship", "visit", "halifax"})
     assert parse("JN97-R3.2").code == "JN97-R3.2" and parse("ship visits").code is None
     assert parse("the and of").groups == ()
+
+
+def test_the_api_pages_through_a_search_best_match_first(client, seeded):
+    """Page by page, the API gives the search's items in its order, with the exact count on every page;
+    the count and the page's ids come from one query, never a second pass over the matches."""
+    expected = codes_for("visit")
+    assert len(expected) == 11
+    found = []
+    for page in range(1, 7):
+        with CaptureQueriesContext(connection) as queries:
+            body = client.get(API_URL, {"search": "visit", "page_size": 2, "page": page}).json()
+        assert body["count"] == 11
+        found += [row["code"] for row in body["results"]]
+        counting = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+        assert len(counting) == 1 and "OVER ()" in counting[0]
+    assert found == expected
+    assert client.get(API_URL, {"search": "visit", "page_size": 2, "page": 7}).status_code == 404
+    # A code first, then the rest; a search that finds nothing counts nothing.
+    assert [row["code"] for row in client.get(API_URL, {"search": "jn97-r3.2"}).json()["results"]] == ["JN97-R3.2"]
+    assert client.get(API_URL, {"search": "zeppelins"}).json() == {
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }
+    # Another filter and the search together: the same order, fewer items.
+    level = Recommendation.objects.get(code=expected[0]).level
+    narrowed = client.get(API_URL, {"search": "visit", "level": level}).json()
+    same_level = set(Recommendation.objects.filter(level=level).values_list("code", flat=True))
+    assert [row["code"] for row in narrowed["results"]] == [c for c in expected if c in same_level]
+    assert narrowed["count"] == len([c for c in expected if c in same_level])

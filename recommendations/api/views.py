@@ -42,8 +42,10 @@ from recommendations.api.serializers import (
     StatusSerializer,
     ThemeSerializer,
 )
+from recommendations.change_counts import changes_since
 from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFilterSet, parse_as_of
 from recommendations.models import Evidence, Recommendation, StatusChange
+from recommendations.search import is_ranked
 from recommendations.selectors import ItemListing, recommendation_story
 from recommendations.services import (
     evidence_create,
@@ -179,7 +181,13 @@ class RecommendationListView(ListAPIView):
         listing = ItemListing(
             self.filterset, lambda items: selectors.recommendation_values(items, as_of, overdue=False)
         )
-        page = self.paginator.paginate_queryset(listing, request, self)
+        if is_ranked(queryset):
+            # A search's rank is computed for every match: its page is found from the narrow rank alone.
+            page = self.paginator.paginate_queryset(
+                listing.rows(queryset), request, self, count_from=queryset, keyed=True
+            )
+        else:
+            page = self.paginator.paginate_queryset(listing, request, self)
         return self.get_paginated_response(selectors.recommendation_rows(page, links, as_of))
 
 
@@ -415,7 +423,13 @@ class ChangeFeedView(ListAPIView):
         if self.wants_csv():
             rows = selectors.status_change_rows(changes.iterator(chunk_size=1000), links)
             return csv_response(rows, selectors.STATUS_CHANGE_COLUMNS, filename="changes.csv")
-        page = self.paginator.paginate_queryset(changes, request, self, count_from=feed)
+        wanted = self.filterset.form.cleaned_data
+        if wanted.get("code"):
+            page = self.paginator.paginate_queryset(changes, request, self, count_from=feed)
+        else:
+            # Every item's changes since a moment: counted by day, not change by change.
+            since = wanted.get("since")
+            page = self.paginator.paginate_queryset(changes, request, self, count=lambda: changes_since(since))
         return self.get_paginated_response(list(selectors.status_change_rows(page, links)))
 
 
