@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
 
@@ -39,6 +41,7 @@ from recommendations.models import (
     StatusChange,
     Theme,
 )
+from recommendations.search import is_ranked
 from recommendations.seeding import normalize_whitespace
 from recommendations.timeline import periods_in_effect, with_status_on
 from recommendations.vocabulary import CLOSED_STATUSES, RELATION_INVERSE_LABELS, Level, Status
@@ -273,34 +276,92 @@ class ItemListing:
     """The items a FilterSet selects, as a sequence to page through: `count()` and slices of rows.
 
     `rows(items)` turns a queryset of items into the rows the caller shows (values,
-    annotations, prefetches). When the filters can be answered from the facet entries and the
-    items come in reading order, the count and the page's ids are read from the entries' narrow
-    index alone, and only the page's own items are read in full, by id: a theme's 200th page
-    costs what its first does. Otherwise both come from the FilterSet's queryset.
+    annotations, prefetches); only the page's own items are ever read whole, by id. The page's
+    ids and the count come from the narrowest place that has them:
+    - the facet entries, when the filters can be answered from them and the items come in
+      reading order: one narrow index, so a theme's 200th page costs what its first does;
+    - a search ranked best match first: one query reads only each match's id and rank values,
+      sorts them, keeps the page's ids and counts every match in the same pass (a window count),
+      for the page the paginator announced (`announce`);
+    - otherwise the FilterSet's queryset, counted without its ordering and sliced.
+    Counts are always exact.
     """
 
     def __init__(self, filterset: RecommendationFilterSet, rows: Callable[[QuerySet], QuerySet]) -> None:
         self.filterset, self.rows = filterset, rows
         self.entries = filterset.facet_entries() if filterset.in_reading_order() else None
+        ordering = filterset.qs.query.order_by
+        self.ranked = self.entries is None and is_ranked(filterset.qs) and all(isinstance(o, str) for o in ordering)
+        self.page: tuple[int, int] | None = None  # (offset, limit) announced by the paginator
+        self._ranked_page: tuple[list, int] | None = None
+
+    def announce(self, offset: int, limit: int) -> None:
+        """Say which page will be asked for, so that a ranked search reads its ids and count in one pass."""
+        self.page, self._ranked_page = (offset, limit), None
 
     def count(self) -> int:
         if self.entries is not None:
             return self.entries.count()
+        if self.ranked and self.page is not None:
+            return self._read_ranked_page()[1]
         return self.filterset.qs.order_by().count()
 
     def __len__(self) -> int:
         return self.count()
 
     def __getitem__(self, key):
-        if self.entries is None:
-            return self.rows(self.filterset.qs)[key]
         if not isinstance(key, slice):
             return self[key : key + 1][0]
-        # The page's ids from the entries, in the same query as the rows: an entry has its item's reading order.
-        ids = self.entries.order_by(*READING_ORDER).values("recommendation_id")[key.start : key.stop]
-        items = Recommendation.objects.filter(pk__in=ids)
-        as_of = self.filterset.as_of_date
-        return self.rows(with_status_on(items, as_of) if as_of else items).order_by(*READING_ORDER)
+        if self.entries is not None:
+            # The page's ids from the entries, in the same query as the rows: an entry has its item's reading order.
+            ids = self.entries.order_by(*READING_ORDER).values("recommendation_id")[key.start : key.stop]
+            items = Recommendation.objects.filter(pk__in=ids)
+            as_of = self.filterset.as_of_date
+            return self.rows(with_status_on(items, as_of) if as_of else items).order_by(*READING_ORDER)
+        if self.ranked and self.page is not None and (key.start or 0) == self.page[0] and key.stop <= sum(self.page):
+            ids = self._read_ranked_page()[0]
+            # The rank is computed again for the page's own rows only, which keeps them in its order.
+            return self.rows(self.filterset.qs.filter(pk__in=ids)) if ids else []
+        return self.rows(self.filterset.qs)[key]
+
+    def _read_ranked_page(self) -> tuple[list, int]:
+        if self._ranked_page is None:
+            self._ranked_page = _ranked_page(self.filterset.qs, *self.page)
+        return self._ranked_page
+
+
+def _ranked_page(queryset: QuerySet, offset: int, limit: int) -> tuple[list, int]:
+    """Return the ids of one page of a ranked queryset (ordered by names of fields and annotations) and the
+    number of all its rows, from one query over the narrow columns of its order."""
+    ordering = list(queryset.query.order_by)
+    pk = queryset.model._meta.pk.attname
+    names = list(dict.fromkeys(pk if name.lstrip("-") == "pk" else name.lstrip("-") for name in ordering))
+    if pk not in names:
+        names.insert(0, pk)
+    try:
+        sql, params = queryset.order_by().values(*names).query.sql_with_params()
+    except EmptyResultSet:  # a search no indexed word can match
+        return [], 0
+    connection = connections[queryset.db]
+    quote = connection.ops.quote_name
+    order = ", ".join(
+        quote(pk if name.lstrip("-") == "pk" else name.lstrip("-")) + (" DESC" if name.startswith("-") else "")
+        for name in ordering
+    )
+    # On PostgreSQL, OFFSET 0 keeps the inner query a subquery of its own, so the window count carries
+    # only the narrow columns, never the wide ones the rank is computed from (the search document).
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT page.{quote(pk)}, COUNT(*) OVER () FROM ({sql}{fence}) AS page "  # noqa: S608 - names quoted
+            f"ORDER BY {order} LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        found = cursor.fetchall()
+    if found:
+        return [row[0] for row in found], found[0][1]
+    # Past the last page: no ids, and the count on its own.
+    return [], queryset.order_by().count()
 
 
 def filtered_except(filterset: RecommendationFilterSet, exclude: str) -> QuerySet:

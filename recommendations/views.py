@@ -210,6 +210,9 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
         """Page through the items; a page number out of range shows the nearest page rather than an error."""
         filterset = self.get_filterset()
         listing = selectors.ItemListing(filterset, self.shown) if filterset.is_valid() else queryset
+        number = self.request.GET.get(PAGE_PARAMETER) or "1"
+        if isinstance(listing, selectors.ItemListing) and number.isdigit() and int(number) >= 1:
+            listing.announce((int(number) - 1) * page_size, page_size)
         paginator = self.get_paginator(listing, page_size)
         page = paginator.get_page(self.request.GET.get(PAGE_PARAMETER))
         return paginator, page, page.object_list, page.has_other_pages()

@@ -10,18 +10,16 @@ The count is an exact COUNT over the filtered items. The filters keep it cheap
 no join); on a corpus far larger than the tracker's, an estimate or cursor
 pagination would be the next step.
 
-A list whose order must be computed for every match (a search, best match
-first) is paged by key: one narrow query reads only what the order needs, takes
-the page's ids and counts the matches in the same pass, and only the page's
-rows are then read whole (`KeyedPage`).
+The items' list is paged through `selectors.ItemListing`, which reads each page's
+ids and its count from the narrowest place that has them (the facet entries, or
+for a search best match first one narrow pass over the ranks) and only the
+page's rows whole; the pagination tells it which page will be asked for.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Paginator
-from django.db import connections
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 
@@ -77,20 +75,18 @@ class TrackerPagination(PageNumberPagination):
             raise ValidationError({self.page_query_param: [ERROR_PAGE]})
         return number
 
-    def paginate_queryset(self, queryset, request, view=None, *, count_from=None, keyed=False, count=None):
+    def paginate_queryset(self, queryset, request, view=None, *, count_from=None, count=None):
         """Return the page's rows; with `count_from` (the same rows, without the joins that build them),
-        the exact count is taken there, so it reads no more than the filter needs. With `keyed` too, the
-        page's ids and the count come from one narrow query over `count_from` (see `KeyedPage`).
-        `count`, a function, gives the exact count another way (the change feed's, from its days)."""
+        the exact count is taken there, so it reads no more than the filter needs. `count`, a function,
+        gives the exact count another way (the change feed's, from its days). A listing that can read its
+        page and count together (`selectors.ItemListing`) is told which page will be asked for."""
         if count is not None:
             queryset = CountedBy(queryset, None, count=count)
         elif count_from is not None:
-            if keyed:
-                size = self.get_page_size(request)
-                offset = (self.get_page_number(request, None) - 1) * size
-                queryset = KeyedPage(queryset, count_from, offset, size)
-            else:
-                queryset = CountedBy(queryset, count_from)
+            queryset = CountedBy(queryset, count_from)
+        elif hasattr(queryset, "announce"):
+            size = self.get_page_size(request)
+            queryset.announce((self.get_page_number(request, None) - 1) * size, size)
         return self._paginate(queryset, request)
 
     def _paginate(self, queryset, request):
@@ -116,73 +112,4 @@ class CountedBy:
         return self.count_from.order_by().count()
 
     def __getitem__(self, key):
-        return self.rows[key]
-
-
-class KeyedPage(CountedBy):
-    """Rows whose order is computed for every match (a search's rank), paged by their ids.
-
-    One query reads, for every row of `count_from`, only its id and the values it is ordered by
-    (`count_from`'s ordering, on its own fields and annotations), sorts that narrow list, keeps the
-    page's ids and counts all the rows in the same pass (a window count). The page's whole rows
-    are then read for those ids alone, in the same order. The count stays exact; a page past the
-    end (no ids) is counted on its own. An order that is not by names is paged as `CountedBy` pages.
-    """
-
-    def __init__(self, rows, count_from, offset: int, limit: int) -> None:
-        super().__init__(rows, count_from)
-        self.offset, self.limit = offset, limit
-        self._ids: list | None = None
-        self._count: int | None = None
-        ordering = count_from.query.order_by
-        self.keyed = bool(ordering) and all(isinstance(name, str) for name in ordering)
-
-    def _read_page(self) -> None:
-        ordering = list(self.count_from.query.order_by)
-        pk = self.count_from.model._meta.pk.attname
-        names = list(dict.fromkeys(pk if name.lstrip("-") == "pk" else name.lstrip("-") for name in ordering))
-        if pk not in names:
-            names.insert(0, pk)
-        narrow = self.count_from.order_by().values(*names)
-        try:
-            sql, params = narrow.query.sql_with_params()
-        except EmptyResultSet:  # a filter that can match nothing (say, a word no item has)
-            self._ids, self._count = [], 0
-            return
-        connection = connections[self.count_from.db]
-        quote = connection.ops.quote_name
-        order = ", ".join(
-            quote(pk if name.lstrip("-") == "pk" else name.lstrip("-")) + (" DESC" if name.startswith("-") else "")
-            for name in ordering
-        )
-        # The inner query only projects the narrow columns; on PostgreSQL, OFFSET 0 keeps it a
-        # subquery of its own, so the window count carries those columns, never the wide ones
-        # the order is computed from (the search document).
-        fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT page.{quote(pk)}, COUNT(*) OVER () FROM ({sql}{fence}) AS page "  # noqa: S608
-                f"ORDER BY {order} LIMIT %s OFFSET %s",
-                [*params, self.limit, self.offset],
-            )
-            found = cursor.fetchall()
-        self._ids = [row[0] for row in found]
-        self._count = found[0][1] if found else None
-
-    def count(self) -> int:
-        if self.keyed and self._ids is None:
-            self._read_page()
-        if self._count is None:
-            self._count = super().count()
-        return self._count
-
-    def __getitem__(self, key):
-        # The paginator asks for the page's rows (fewer on the last page), as announced.
-        announced = isinstance(key, slice) and (key.start or 0) == self.offset
-        if self.keyed and announced and key.stop <= self.offset + self.limit:
-            if self._ids is None:
-                self._read_page()
-            if not self._ids:
-                return []
-            return self.rows.filter(pk__in=self._ids)
         return self.rows[key]

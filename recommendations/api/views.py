@@ -45,7 +45,6 @@ from recommendations.api.serializers import (
 from recommendations.change_counts import changes_since
 from recommendations.filters import RecommendationFilterSet, StatusChangeFeedFilterSet, parse_as_of
 from recommendations.models import Evidence, Recommendation, StatusChange
-from recommendations.search import is_ranked
 from recommendations.selectors import ItemListing, recommendation_story
 from recommendations.services import (
     evidence_create,
@@ -181,13 +180,7 @@ class RecommendationListView(ListAPIView):
         listing = ItemListing(
             self.filterset, lambda items: selectors.recommendation_values(items, as_of, overdue=False)
         )
-        if is_ranked(queryset):
-            # A search's rank is computed for every match: its page is found from the narrow rank alone.
-            page = self.paginator.paginate_queryset(
-                listing.rows(queryset), request, self, count_from=queryset, keyed=True
-            )
-        else:
-            page = self.paginator.paginate_queryset(listing, request, self)
+        page = self.paginator.paginate_queryset(listing, request, self)
         return self.get_paginated_response(selectors.recommendation_rows(page, links, as_of))
 
 
