@@ -28,11 +28,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
 from recommendations.models import Recommendation, Source, StatusChange, StatusPeriod
-from recommendations.selectors import Progress, _with_not_assessed
+from recommendations.selectors import Progress, _with_not_assessed, list_url
 from recommendations.timeline import in_effect_q, is_overdue, overdue_q, with_overdue
 from recommendations.vocabulary import Status
 
@@ -44,11 +43,6 @@ OVERDUE_SHOWN = 5
 OVERDUE_PARAMETER = ("overdue", "true")
 
 ASSESSED_STATUSES: tuple[str, ...] = tuple(s.value for s in Status if s != Status.NOT_ASSESSED)
-
-
-def list_url(params: list[tuple[str, str]]) -> str:
-    """Return the list page's address with these query parameters (a parameter may repeat: OR)."""
-    return reverse("recommendations:recommendation-list") + (f"?{urlencode(params)}" if params else "")
 
 
 # --- the front page -------------------------------------------------------------------

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from django.db import connections
 
+from recommendations.models import ItemColumnsCopy
+
 ITEMS = "recommendations_recommendation"
 ENTRIES = "recommendations_facetentry"
 # kind (FacetEntry.THEME, FacetEntry.OWNER): the link table and its column naming the theme or owner
@@ -34,7 +36,8 @@ LINK_TABLES = {
     2: ("recommendations_recommendation_owners", "owner_id"),
 }
 PAIRS = "recommendations_facetpair"
-ITEM_COLUMNS = ("status", "source_id", "level", "position")
+# The item's columns each entry and pair carries, as the models declare them.
+ITEM_COLUMNS = tuple(field.column for field in ItemColumnsCopy._meta.local_fields)
 _ITEM = ", ".join(f"item.{c}" for c in ITEM_COLUMNS)
 _COLUMNS = f"kind, value, recommendation_id, {', '.join(ITEM_COLUMNS)}"
 _PAIR_COLUMNS = f"recommendation_id, theme_id, owner_id, {', '.join(ITEM_COLUMNS)}"

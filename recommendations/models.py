@@ -751,7 +751,21 @@ class StatusPeriod(models.Model):
         return f"{self.recommendation_id}: {self.status} from {self.valid_from} until {self.valid_until or '…'}"
 
 
-class FacetEntry(models.Model):
+class ItemColumnsCopy(models.Model):
+    """The item's columns that filters read, copied on derived rows (`facet_index.ITEM_COLUMNS`) by triggers."""
+
+    status = models.CharField(max_length=30, choices=Status.choices)
+    source = models.ForeignKey(
+        Source, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    level = models.CharField(max_length=20, choices=Level.choices)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class FacetEntry(ItemColumnsCopy):
     """Derived: an item's place under one of its themes or owners, with the item's columns that filters read.
 
     One row per link between an item and a theme (`kind` THEME) or an owner (`kind` OWNER),
@@ -770,12 +784,6 @@ class FacetEntry(models.Model):
     recommendation = models.ForeignKey(
         Recommendation, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="facet_entries"
     )
-    status = models.CharField(max_length=30, choices=Status.choices)
-    source = models.ForeignKey(
-        Source, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    level = models.CharField(max_length=20, choices=Level.choices)
-    position = models.PositiveIntegerField()
 
     class Meta:
         indexes = [
@@ -796,7 +804,7 @@ class FacetEntry(models.Model):
         return f"{self.get_kind_display()} {self.value}: {self.recommendation_id} ({self.status})"
 
 
-class FacetPair(models.Model):
+class FacetPair(ItemColumnsCopy):
     """Derived: one of an item's themes with one of its owners, and the item's columns that filters read.
 
     The owner facet of a theme's items (and the theme facet of an owner's) is then counted
@@ -811,12 +819,6 @@ class FacetPair(models.Model):
     )
     theme = models.ForeignKey(Theme, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
     owner = models.ForeignKey(Owner, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
-    status = models.CharField(max_length=30, choices=Status.choices)
-    source = models.ForeignKey(
-        Source, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    level = models.CharField(max_length=20, choices=Level.choices)
-    position = models.PositiveIntegerField()
 
     class Meta:
         indexes = [

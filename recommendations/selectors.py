@@ -159,10 +159,9 @@ def _grouped_as_of(as_of: datetime.date, group: str, totals: Iterable[dict]) -> 
     return {row["group_id"]: _with_not_assessed(row["n"], assessed.get(row["group_id"], {})) for row in totals}
 
 
-def _list_url(**params: str | None) -> str:
-    """Return the list page's address with these parameters (those given a value)."""
-    query = urlencode({name: value for name, value in params.items() if value})
-    return reverse("recommendations:recommendation-list") + (f"?{query}" if query else "")
+def list_url(params: list[tuple[str, str]]) -> str:
+    """Return the list page's address with these query parameters (a parameter may repeat: OR)."""
+    return reverse("recommendations:recommendation-list") + (f"?{urlencode(params)}" if params else "")
 
 
 @dataclass(frozen=True)
@@ -196,7 +195,7 @@ def status_by_theme(as_of: datetime.date | None = None) -> list[ProgressRow]:
         ProgressRow(
             label=theme.name,
             slug=theme.slug,
-            url=_list_url(theme=theme.slug, as_of=as_of_value),
+            url=list_url([("theme", theme.slug), *([("as_of", as_of_value)] if as_of_value else [])]),
             progress=Progress.from_counts(counts.get(theme.pk, {})),
         )
         for theme in Theme.objects.order_by("position", "name")
