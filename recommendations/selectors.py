@@ -271,6 +271,10 @@ class Facet:
         return [o for o in self.options if o.count or o.selected]
 
 
+# Beyond this, an OFFSET overflows the databases' 64-bit integers.
+_LARGEST_OFFSET = 2**62
+
+
 class ItemListing:
     """The items a FilterSet selects, as a sequence to page through: `count()` and slices of rows.
 
@@ -295,8 +299,11 @@ class ItemListing:
         self._ranked_page: tuple[list, int] | None = None
 
     def announce(self, offset: int, limit: int) -> None:
-        """Say which page will be asked for, so that a ranked search reads its ids and count in one pass."""
-        self.page, self._ranked_page = (offset, limit), None
+        """Say which page will be asked for, so that a ranked search reads its ids and count in one pass.
+
+        A page no database integer can reach is not announced: it is counted on its own and found past the end.
+        """
+        self.page, self._ranked_page = ((offset, limit) if offset + limit < _LARGEST_OFFSET else None), None
 
     def count(self) -> int:
         if self.entries is not None:

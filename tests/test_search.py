@@ -386,6 +386,9 @@ def test_the_api_pages_through_a_search_best_match_first(client, seeded):
         assert len(counting) == 1 and "OVER ()" in counting[0]
     assert found == expected
     assert client.get(API_URL, {"search": "visit", "page_size": 2, "page": 7}).status_code == 404
+    # A page no database integer reaches is past the end too, not a server error.
+    assert client.get(API_URL, {"search": "visit", "page_size": 445, "page": 46305867486234992}).status_code == 404
+    assert client.get("/", {"search": "visit", "page": 46305867486234992}).status_code == 200
     # A code first, then the rest; a search that finds nothing counts nothing.
     assert [row["code"] for row in client.get(API_URL, {"search": "jn97-r3.2"}).json()["results"]] == ["JN97-R3.2"]
     assert client.get(API_URL, {"search": "zeppelins"}).json() == {
