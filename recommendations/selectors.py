@@ -60,6 +60,8 @@ FACETS: tuple[tuple[str, str], ...] = (
 
 # The facets whose values are an item's themes or owners: the kind of facet entry that holds them.
 FACET_KINDS = {"theme": FacetEntry.THEME, "owner": FacetEntry.OWNER}
+# The facets whose values are a column of the item (copied on its facet entries too): the column.
+ITEM_COLUMN_FACETS = {"status": "status", "source": "source_id", "level": "level"}
 
 
 # --- progress -----------------------------------------------------------------
@@ -394,7 +396,8 @@ def _ids(queryset: QuerySet) -> QuerySet:
 def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
     """Return the list page's facets, each counted over the items matching all the *other* filters.
 
-    Five queries in all, one per facet, whatever the number of values.
+    At most five queries, one per facet, whatever the number of values; the facets of the items' own
+    columns (status, source, level) that no filter narrows share one.
     """
     cleaned = getattr(filterset.form, "cleaned_data", {}) if filterset.is_bound else {}
     chosen = {name: set(cleaned.get(name) or ()) for name, _ in FACETS}
@@ -406,13 +409,27 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
     }
     errors = filterset.errors
 
-    def by_value(name: str, column: str | None = None) -> dict[str, int]:
-        column = column or name
+    def counted(exclude: str) -> QuerySet:
         # From the facet entries of a chosen theme or owner when the other filters allow, else from the items.
-        entries = filterset.facet_entries(exclude=name)
-        rows = entries.order_by() if entries is not None else filtered_except(filterset, name)
-        rows = rows.values(column).annotate(n=Count("*"))
-        return {row[column]: row["n"] for row in rows}
+        entries = filterset.facet_entries(exclude=exclude)
+        return entries.order_by() if entries is not None else filtered_except(filterset, exclude)
+
+    as_of = filterset.as_of_date
+    # The facets of the items' own columns whose filter is not chosen all count the same items (those every
+    # filter given selects): one query grouped by all their columns serves them together.
+    shared = [name for name in ITEM_COLUMN_FACETS if not chosen[name] and not (name == "status" and as_of)]
+    together: dict[str, dict] = {name: defaultdict(int) for name in shared} if len(shared) > 1 else {}
+    if together:
+        columns = [ITEM_COLUMN_FACETS[name] for name in shared]
+        for row in counted(exclude="").values(*columns).annotate(n=Count("*")):
+            for name in shared:
+                together[name][row[ITEM_COLUMN_FACETS[name]]] += row["n"]
+
+    def by_value(name: str) -> dict[str, int]:
+        if name in together:
+            return together[name]
+        column = ITEM_COLUMN_FACETS[name]
+        return {row[column]: row["n"] for row in counted(exclude=name).values(column).annotate(n=Count("*"))}
 
     def related(name: str, through_field: str, other: str) -> dict[int, int]:
         entries = filterset.facet_entries(FACET_KINDS[name], exclude=name)
@@ -433,12 +450,11 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
         for t in Theme.objects.order_by("position", "name")
     ]
     # With `as_of`, the status facet counts the status on that date, from the status periods in effect.
-    as_of = filterset.as_of_date
     status_counts = counts_as_of(filtered_except(filterset, "status"), as_of) if as_of else by_value("status")
     options["status"] = [
         FacetOption(s.value, s.label, status_counts.get(s.value, 0), s.value in chosen["status"]) for s in Status
     ]
-    source_counts = by_value("source", column="source_id")
+    source_counts = by_value("source")
     options["source"] = [
         FacetOption(s.slug, s.short_title, source_counts.get(s.pk, 0), s.slug in chosen["source"], hint=s.title)
         for s in Source.objects.defer("text").order_by("published", "slug")

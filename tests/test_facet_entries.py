@@ -178,3 +178,24 @@ def test_as_of_still_reads_the_status_then(api, spread, analyst):
     assert "S-00" not in codes
     _, codes = _codes(api, f"theme={theme.slug}&status=implemented")
     assert "S-00" in codes
+
+
+@pytest.mark.parametrize("query", ["", "level=bilateral", "status=implemented", "search=meet", "owner=mofa"])
+def test_the_item_column_facets_count_what_the_other_filters_select(client, spread, query):
+    """Status, source and level facets that no filter narrows are counted together; each still counts the items
+    matching every other filter."""
+    response = client.get(f"/?{query}")
+    facets = {facet.name: {o.value: o.count for o in facet.options} for facet in response.context["facets"]}
+    chosen = dict(pair.split("=") for pair in query.split("&") if pair)
+    base = Recommendation.objects.all()
+    if "owner" in chosen:
+        base = base.filter(owners__slug=chosen["owner"])
+    if "search" in chosen:
+        base = base.filter(text__icontains=chosen["search"])
+    for name, column in (("status", "status"), ("level", "level"), ("source", "source__slug")):
+        items = base
+        for other in ("status", "level"):
+            if other in chosen and other != name:
+                items = items.filter(**{other: chosen[other]})
+        for value, count in facets[name].items():
+            assert count == items.filter(**{column: value}).count(), (name, value)
