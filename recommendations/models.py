@@ -186,6 +186,10 @@ class Owner(models.Model):
         return (self.slug,)
 
 
+# The query parameter of a document's page that opens its outline at the page holding an item.
+ITEM_IN_OUTLINE_PARAMETER = "item"
+
+
 # Documents in the order they entered the tracker (the seed loads 1997 before 2018), then
 # the items' places within each. Both columns are in one index, so even a corpus of
 # hundreds of thousands of items pages in reading order without sorting.
@@ -341,6 +345,10 @@ class Recommendation(models.Model):
     def get_absolute_url(self) -> str:
         """Return the reviewer page of this item."""
         return reverse("recommendations:recommendation-detail", kwargs={"code": self.code})
+
+    def get_place_in_source_url(self) -> str:
+        """Return the item in its place in its document's outline: the page of the outline that holds it."""
+        return f"{self.source.get_absolute_url()}?{ITEM_IN_OUTLINE_PARAMETER}={self.code}#item-{self.code}"
 
     @property
     def status_definition(self) -> str:

@@ -753,6 +753,15 @@ def source_items(source: Source, as_of: datetime.date | None = None) -> QuerySet
     return with_status_on(items, as_of) if as_of else items
 
 
+def outline_page_of(source: Source, code: str, page_size: int) -> int | None:
+    """Return the page of the document's outline (`page_size` items a page) that holds the item with this code,
+    or None when the document has no such item (two indexed look-ups)."""
+    position = source.recommendations.filter(code=code).values_list("position", flat=True).first()
+    if position is None:
+        return None
+    return source.recommendations.filter(position__lt=position).count() // page_size + 1
+
+
 def outline(items: Iterable[Recommendation]) -> list[OutlineEntry]:
     """Return `items` (already in reading order) with the headings each opens and its depth under its parents.
 

@@ -22,7 +22,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from recommendations import dashboard, research, selectors
 from recommendations.filters import ORDERING_FIELDS, RecommendationFilterSet, parse_as_of
-from recommendations.models import CODE_VALIDATOR, Recommendation, Source, Theme
+from recommendations.models import CODE_VALIDATOR, ITEM_IN_OUTLINE_PARAMETER, Recommendation, Source, Theme
 from recommendations.roles import user_is_analyst
 from recommendations.timeline import (
     OVERDUE,
@@ -419,7 +419,12 @@ class SourceDetailView(AsOfMixin, DetailView):
         as_of = context["as_of_date"]
         # A long document is read a page at a time; a page number out of range shows the nearest page.
         paginator = Paginator(selectors.source_items(source, as_of), OUTLINE_PAGE_SIZE)
-        page = paginator.get_page(self.request.GET.get(PAGE_PARAMETER))
+        number = self.request.GET.get(PAGE_PARAMETER)
+        code = self.request.GET.get(ITEM_IN_OUTLINE_PARAMETER, "").replace("\x00", "")
+        if not number and code:
+            # An item's "in its place in the document" link: the page that holds it.
+            number = selectors.outline_page_of(source, code[:32], OUTLINE_PAGE_SIZE)
+        page = paginator.get_page(number)
         outline = selectors.outline(page.object_list)
         if as_of:
             _show_status_as_of((entry.item for entry in outline), as_of)

@@ -408,6 +408,14 @@ def test_a_long_document_is_read_a_page_at_a_time(client, source, django_assert_
     assert second.index(">II. Agenda</h3>") < second.index(">B. Defence</h4>") < second.index(f"L-{count:04d}")
     # Past the end: the last page, not an error.
     assert f"L-{count:04d}" in client.get(f"{source.get_absolute_url()}?page=99").content.decode()
+    # An item's page links to it in its place: the outline's page that holds it, at its anchor.
+    late = Recommendation.objects.get(code=f"L-{OUTLINE_PAGE_SIZE + 3:04d}")
+    item_page = client.get(late.get_absolute_url()).content.decode()
+    assert f'href="{late.get_place_in_source_url()}"' in item_page
+    place = client.get(late.get_place_in_source_url()).content.decode()
+    assert f'id="item-{late.code}"' in place and f"({OUTLINE_PAGE_SIZE + 1}–{count} of {count})" in place
+    # An unknown item opens the outline at its first page.
+    assert "(1–" in client.get(f"{source.get_absolute_url()}?item=NOPE").content.decode()
 
 
 @pytest.mark.django_db
