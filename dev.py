@@ -4,6 +4,9 @@
     python3 dev.py run    set up, migrate, seed, create the local analyst, serve at http://127.0.0.1:8000
     python3 dev.py test   set up and run the whole test suite (extra arguments go to pytest)
 
+and, for translators, `python3 dev.py messages`: gather the interface's strings into the French and
+Japanese catalogues (locale/<language>/LC_MESSAGES/django.po) and compile them.
+
 Both create the virtual environment `.venv` and install the pinned requirements
 on first use, and again whenever a requirements file changes.
 """
@@ -93,8 +96,45 @@ def local_env() -> dict[str, str]:
     return env
 
 
+# Folders that hold no strings of the tracker's own.
+NOT_OURS = (".venv", "node_modules", "staticfiles", "tests", "scripts", "docs")
+
+
+def compile_catalogues() -> None:
+    """Compile the gettext catalogues (.po) into the .mo files Django reads: with GNU gettext's
+    msgfmt through `compilemessages` where it is installed, with polib (pure Python) otherwise."""
+    if shutil.which("msgfmt"):
+        run(
+            PYTHON,
+            "manage.py",
+            "compilemessages",
+            "-v",
+            "0",
+            *[f"--ignore={name}" for name in NOT_OURS],
+            env=local_env(),
+        )
+        return
+    code = (
+        "import pathlib, polib\n"
+        "for po in pathlib.Path('locale').glob('*/LC_MESSAGES/*.po'):\n"
+        "    polib.pofile(str(po)).save_as_mofile(str(po.with_suffix('.mo')))\n"
+    )
+    run(PYTHON, "-c", code)
+
+
+def cmd_messages(args: list[str]) -> None:
+    ensure_venv(["requirements-dev.txt"])
+    if not shutil.which("msgmerge"):
+        fail("gathering strings needs GNU gettext. Fix: sudo apt-get install -y gettext, then run this again.")
+    say("Gathering the interface's strings into locale/fr and locale/ja")
+    ignores = [f"--ignore={name}" for name in NOT_OURS]
+    run(PYTHON, "manage.py", "makemessages", "-l", "fr", "-l", "ja", "--no-obsolete", *ignores, *args, env=local_env())
+    compile_catalogues()
+
+
 def cmd_run(args: list[str]) -> None:
     ensure_venv(["requirements.txt"])
+    compile_catalogues()
     env = local_env()
     say("Migrating the database" + (" (DATABASE_URL)" if "DATABASE_URL" in env else " (SQLite: db.sqlite3)"))
     run(PYTHON, "manage.py", "migrate", "--no-input", "-v", "0", env=env)
@@ -109,6 +149,7 @@ def cmd_run(args: list[str]) -> None:
 
 def cmd_test(args: list[str]) -> None:
     ensure_venv(["requirements-dev.txt"])
+    compile_catalogues()
     env = dict(os.environ)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     db = env.get("DATABASE_URL", "sqlite (in memory)")
@@ -116,7 +157,7 @@ def cmd_test(args: list[str]) -> None:
     os.execve(str(PYTHON), [str(PYTHON), "-m", "pytest", *args], env)
 
 
-COMMANDS = {"run": cmd_run, "test": cmd_test}
+COMMANDS = {"run": cmd_run, "test": cmd_test, "messages": cmd_messages}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

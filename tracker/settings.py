@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django.contrib.syndication",
+    "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -82,6 +83,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -148,7 +150,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-ca"
+LANGUAGE_CODE = "en"
+# The interface's languages: English at the unprefixed addresses, French under /fr/, Japanese under /ja/.
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("ja", "日本語"),
+]
+# The gettext catalogues (locale/<language>/LC_MESSAGES/django.po), compiled at build.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates as "1 June 2018"; French ("1 juin 2018") and Japanese ("2018年6月1日") keep Django's own.
+FORMAT_MODULE_PATH = ["tracker.formats"]
+# A reader's chosen language, remembered for a year.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,6 +1,12 @@
 """The tracker's URLs: reviewer pages at /, the REST API at /api/, the analysts' admin at /admin/,
-and /healthz for load balancers."""
+and /healthz for load balancers.
 
+The pages and the admin speak English at these addresses and French and Japanese under /fr/ and
+/ja/; the API and the health check have one address each, and the API answers in the language of
+the request's Accept-Language.
+"""
+
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
@@ -14,10 +20,14 @@ urlpatterns = [
     # Both spellings answer directly: a health probe must not follow a redirect.
     path("healthz", healthz, name="healthz"),
     path("healthz/", healthz),
-    path("admin/", admin.site.urls),
     path("api/", include("recommendations.api.urls")),
-    path("", include("recommendations.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]
+urlpatterns += i18n_patterns(
+    path("admin/", admin.site.urls),
+    path("", include("recommendations.urls")),
+    prefix_default_language=False,
+)
 
 # Errors that reach Django (outside the API's views, or a failure of the server): JSON under /api/, pages elsewhere.
 handler400 = "recommendations.api.exceptions.bad_request"
