@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from recommendations.translation import translation_of
 from recommendations.vocabulary import (
     Level,
     LinkOutcome,
@@ -138,6 +139,11 @@ class Theme(models.Model):
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in facets and charts.")
+    # The tracker's own words in French and Japanese (recommendations/translation.py).
+    name_fr = translation_of(name, "fr")
+    name_ja = translation_of(name, "ja")
+    description_fr = translation_of(description, "fr")
+    description_ja = translation_of(description, "ja")
 
     class Meta:
         ordering = ["position", "name"]
@@ -163,6 +169,11 @@ class Owner(models.Model):
     country = models.CharField(max_length=10, choices=OwnerCountry.choices)
     kind = models.CharField(max_length=20, choices=OwnerKind.choices)
     description = models.TextField(blank=True)
+    # Each body's official name in French and Japanese, and the description in the tracker's words.
+    name_fr = translation_of(name, "fr")
+    name_ja = translation_of(name, "ja")
+    description_fr = translation_of(description, "fr")
+    description_ja = translation_of(description, "ja")
 
     class Meta:
         ordering = ["country", "name"]
@@ -282,6 +293,17 @@ class Recommendation(models.Model):
         editable=False,
         help_text="Title and text for full-text search, kept by the database itself (PostgreSQL only).",
     )
+    # The tracker's own words in French and Japanese; the quoted text stays as published.
+    title_fr = translation_of(title, "fr")
+    title_ja = translation_of(title, "ja")
+    editorial_note_fr = translation_of(editorial_note, "fr")
+    editorial_note_ja = translation_of(editorial_note, "ja")
+    due_date_note_fr = translation_of(due_date_note, "fr")
+    due_date_note_ja = translation_of(due_date_note, "ja")
+    schedule_note_fr = translation_of(schedule_note, "fr")
+    schedule_note_ja = translation_of(schedule_note, "ja")
+    priority_note_fr = translation_of(priority_note, "fr")
+    priority_note_ja = translation_of(priority_note, "ja")
 
     objects = RecommendationQuerySet.as_manager()
 

@@ -40,6 +40,7 @@ from recommendations.models import (
     Theme,
 )
 from recommendations.services import SEED_FIELDS, LinkSpec, recommendation_change_status, recommendation_update
+from recommendations.translation import OTHER_LANGUAGES, column, translated_fields
 from recommendations.vocabulary import Status
 
 _WHITESPACE = re.compile(r"\s+")
@@ -47,6 +48,8 @@ SEED_EDIT_NOTE = "Brought in from a corrected fixture by the seed."
 STATUSES_2018 = "statuses.yaml"
 STATUSES_SINCE_2018 = "statuses_since_2018.yaml"
 RESEARCH_DIR = "research"
+# The tracker's own words in each other language: translations/<language>.yaml, keyed like the English.
+TRANSLATIONS_DIR = "translations"
 
 
 def normalize_whitespace(text: str) -> str:
@@ -220,6 +223,7 @@ class Seeder:
         self.report = SeedReport()
         self.baselines: Baselines | None = None
         self.created: set[str] = set()  # codes of the items this run created
+        self.translations: dict[str, dict[str, Any]] = {}
 
     def _upsert(self, model: type, lookup: dict[str, Any], values: dict[str, Any]) -> tuple[Any, str]:
         """Create the row, or bring in the fixture's changed values that no analyst has changed since."""
@@ -242,6 +246,7 @@ class Seeder:
     @transaction.atomic
     def run(self) -> SeedReport:
         self.baselines = Baselines(self.report)
+        self.translations = self.load_translations()
         self.progress("Loading sources…")
         sources = self.load_sources()
         self.progress("Loading themes and owners…")
@@ -254,6 +259,29 @@ class Seeder:
         self.progress("Recording the statuses of June 2018 and the steps since…")
         self.load_statuses(items, sources)
         return self.report
+
+    # --- the tracker's words in other languages ----------------------------
+    def load_translations(self) -> dict[str, dict[str, Any]]:
+        """Each other language's translations file, by language (a folder without them seeds English only)."""
+        loaded = {}
+        for language in OTHER_LANGUAGES:
+            path = self.dir / TRANSLATIONS_DIR / f"{language}.yaml"
+            if path.exists():
+                with path.open(encoding="utf-8") as fh:
+                    data = yaml.safe_load(fh) or {}
+                if not isinstance(data, dict):
+                    raise FixtureError(f"{TRANSLATIONS_DIR}/{path.name}: expected sections (themes, owners, …).")
+                loaded[language] = data
+        return loaded
+
+    def translated(self, section: str, key: str, names: tuple[str, ...]) -> dict[str, str]:
+        """The translation columns of one row (`title_fr`, `title_ja`, …): what the files give, else empty."""
+        values = {}
+        for language in OTHER_LANGUAGES:
+            entry = (self.translations.get(language, {}).get(section) or {}).get(key) or {}
+            for name in names:
+                values[column(name, language)] = str(entry.get(name) or "").strip()
+        return values
 
     # --- documents, themes, owners ---------------------------------------
     def load_sources(self) -> dict[str, Source]:
@@ -278,6 +306,7 @@ class Seeder:
         themes = {}
         for position, entry in enumerate(_load_yaml(self.dir / "themes.yaml"), start=1):
             values = {"name": entry["name"], "description": entry.get("description", ""), "position": position}
+            values |= self.translated("themes", entry["slug"], translated_fields(Theme))
             themes[entry["slug"]] = self._record("themes", self._upsert(Theme, {"slug": entry["slug"]}, values))
         return themes
 
@@ -290,6 +319,7 @@ class Seeder:
                 "country": entry["country"],
                 "kind": entry["kind"],
                 "description": entry.get("description") or "",
+                **self.translated("owners", entry["slug"], translated_fields(Owner)),
             }
             owners[entry["slug"]] = self._record("owners", self._upsert(Owner, {"slug": entry["slug"]}, values))
         return owners
@@ -330,6 +360,9 @@ class Seeder:
                 "themes": [self._lookup(themes, slug, where, "theme") for slug in entry.get("themes", [])],
                 "owners": [self._lookup(owners, slug, where, "owner") for slug in entry.get("owners", [])],
             }
+            # Only the words the fixture gives in English are seeded in the other languages.
+            own_words = tuple(name for name in translated_fields(Recommendation) if name in values)
+            values |= self.translated("recommendations", code, own_words)
             item, outcome = self._load_item(code, positions[source.slug], values)
             self.report.add("recommendations", outcome)
             items[code] = item

@@ -42,6 +42,7 @@ from recommendations.models import (
     Theme,
     archived_copy_url,
 )
+from recommendations.translation import translation_columns
 from recommendations.vocabulary import RelationKind, Status
 
 ERROR_NOTE_REQUIRED = "Write a note saying why the status changed; it is shown in the item's timeline."
@@ -82,6 +83,8 @@ EDITABLE_FIELDS_IN_ORDER = (
     "schedule_months",
     "schedule_note",
     "links",
+    # The title and notes in French and Japanese (title_fr, title_ja, editorial_note_fr, …).
+    *translation_columns(Recommendation),
 )
 EDITABLE_FIELDS = frozenset(EDITABLE_FIELDS_IN_ORDER)
 SEED_FIELDS = EDITABLE_FIELDS | {"source", "parent", "section", "text"}

@@ -581,6 +581,17 @@ def test_patch_changes_other_fields_and_refuses_the_rest(analyst_api, recommenda
     assert "Unknown theme: nope" in unknown.json()["themes"][0]
 
 
+def test_patch_changes_a_translation_and_refuses_one_too_long(analyst_api, recommendation):
+    response = analyst_api.patch(item_url("T-1"), {"title_ja": "毎年会合を開く"}, format="json", HTTP_IF_MATCH='"1"')
+    assert response.status_code == 200, response.content
+    recommendation.refresh_from_db()
+    assert recommendation.title_ja == "毎年会合を開く"
+    assert recommendation.edits.filter(changes__has_key="title_ja").exists()
+    too_long = analyst_api.patch(item_url("T-1"), {"title_fr": "x" * 201}, format="json", HTTP_IF_MATCH='"2"')
+    assert too_long.status_code == 400
+    assert "title_fr" in too_long.json()
+
+
 def test_patch_requires_if_match(analyst_api, recommendation):
     response = analyst_api.patch(item_url("T-1"), {"title": "New"}, format="json")
     assert response.status_code == 428

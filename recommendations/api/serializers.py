@@ -15,9 +15,10 @@ from rest_framework import serializers
 from rest_framework.relations import MANY_RELATION_KWARGS
 
 from recommendations import log_wording
-from recommendations.models import MAX_SCHEDULE_MONTHS, Owner, Source, Theme
+from recommendations.models import MAX_SCHEDULE_MONTHS, Owner, Recommendation, Source, Theme
 from recommendations.roles import ANALYST_GROUP
 from recommendations.services import ERROR_NOTE_REQUIRED
+from recommendations.translation import translation_columns
 from recommendations.vocabulary import Level, LinkStatus, OwnerCountry, OwnerKind, RelationKind, SourceKind, Status
 
 ERROR_UNKNOWN_REFERENCE = "Unknown {what}: {value}. Use one of: {known}."
@@ -221,6 +222,14 @@ class RecommendationUpdateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Username of the analyst who keeps this item current, or null.",
     )
+
+    def get_fields(self):
+        """The declared fields, and the title and notes in each other language (`title_fr`, `title_ja`, …)."""
+        fields = super().get_fields()
+        for name in translation_columns(Recommendation):
+            field = Recommendation._meta.get_field(name)
+            fields[name] = TextField(max_length=field.max_length, required=False, allow_blank=True)
+        return fields
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
