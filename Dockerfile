@@ -14,6 +14,9 @@ RUN groupadd --system --gid 10001 tracker \
 
 WORKDIR /app
 
+# GNU gettext compiles the interface's French and Japanese catalogues below.
+RUN apt-get update && apt-get install -y --no-install-recommends gettext && rm -rf /var/lib/apt/lists/*
+
 # Pinned requirements first, so that a code change does not reinstall them.
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
@@ -25,10 +28,15 @@ COPY . .
 RUN SECRET_KEY=collectstatic-at-build-time-only ALLOWED_HOSTS=build.invalid \
     python manage.py collectstatic --no-input -v 0
 
+# The catalogues (locale/*/LC_MESSAGES/django.po) compiled into the .mo files Django reads.
+RUN SECRET_KEY=compilemessages-at-build-time-only ALLOWED_HOSTS=build.invalid \
+    python manage.py compilemessages -v 0
+
 USER tracker
 
 ENV GUNICORN_BIND=0.0.0.0:8000 \
     COLLECTSTATIC=0 \
+    COMPILE_CATALOGUES=0 \
     PYTHON=python
 
 EXPOSE 8000

@@ -96,40 +96,15 @@ def local_env() -> dict[str, str]:
     return env
 
 
-# Folders that hold no strings of the tracker's own.
-NOT_OURS = (".venv", "node_modules", "staticfiles", "tests", "scripts", "docs")
-
-
-def compile_catalogues() -> None:
-    """Compile the gettext catalogues (.po) into the .mo files Django reads: with GNU gettext's
-    msgfmt through `compilemessages` where it is installed, with polib (pure Python) otherwise."""
-    if shutil.which("msgfmt"):
-        run(
-            PYTHON,
-            "manage.py",
-            "compilemessages",
-            "-v",
-            "0",
-            *[f"--ignore={name}" for name in NOT_OURS],
-            env=local_env(),
-        )
-        return
-    code = (
-        "import pathlib, polib\n"
-        "for po in pathlib.Path('locale').glob('*/LC_MESSAGES/*.po'):\n"
-        "    polib.pofile(str(po)).save_as_mofile(str(po.with_suffix('.mo')))\n"
-    )
-    run(PYTHON, "-c", code)
+def compile_catalogues(*options: str) -> None:
+    """Compile the translation catalogues (.po) into the .mo files Django reads (`--gather`: gather first)."""
+    run(PYTHON, "manage.py", "compile_catalogues", *options, env=local_env())
 
 
 def cmd_messages(args: list[str]) -> None:
     ensure_venv(["requirements-dev.txt"])
-    if not shutil.which("msgmerge"):
-        fail("gathering strings needs GNU gettext. Fix: sudo apt-get install -y gettext, then run this again.")
-    say("Gathering the interface's strings into locale/fr and locale/ja")
-    ignores = [f"--ignore={name}" for name in NOT_OURS]
-    run(PYTHON, "manage.py", "makemessages", "-l", "fr", "-l", "ja", "--no-obsolete", *ignores, *args, env=local_env())
-    compile_catalogues()
+    say("Gathering the interface's strings into locale/fr and locale/ja, and compiling them")
+    compile_catalogues("--gather", *args)
 
 
 def cmd_run(args: list[str]) -> None:

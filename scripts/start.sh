@@ -4,7 +4,8 @@
 #
 #   1. wait (bounded) until the database answers
 #   2. migrate                      (MIGRATE_ON_START=0 skips it, when a deploy step runs it once)
-#   3. collect static files         (COLLECTSTATIC=0 skips it; the image collects them when it is built)
+#   3. compile the translations and collect static files
+#                                   (COMPILE_CATALOGUES=0, COLLECTSTATIC=0 skip them; the image does both when built)
 #   4. load the seed, idempotently  (SEED_ON_START=0 skips it)
 #   5. exec gunicorn, so that it receives the service manager's signals itself
 #
@@ -52,6 +53,11 @@ PY
 if enabled "${MIGRATE_ON_START:-1}"; then
   say "Migrating the database"
   "$PYTHON" manage.py migrate --no-input
+fi
+
+if enabled "${COMPILE_CATALOGUES:-1}"; then
+  say "Compiling the translation catalogues"
+  "$PYTHON" manage.py compile_catalogues
 fi
 
 if enabled "${COLLECTSTATIC:-1}"; then

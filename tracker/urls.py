@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from tracker.health import healthz
+from tracker.languages import choose_language
 
 admin.site.site_header = "Canada–Japan recommendation tracker"
 admin.site.site_title = "Tracker admin"
@@ -21,7 +22,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/", healthz),
     path("api/", include("recommendations.api.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language switch: remembers the reader's choice and shows the same page in that language.
+    path("i18n/<str:language>/", choose_language, name="choose-language"),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
