@@ -28,12 +28,15 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from recommendations import log_wording
 from recommendations.forms import (
-    DATE_FORMAT_HINT,
     ERROR_EVIDENCE_URL_INVALID,
+    HELP_DATE_IF_KNOWN,
     STALE_CODE,
     EvidenceRetractionForm,
     RecommendationAdminForm,
@@ -69,11 +72,11 @@ URL_FIELD_OVERRIDES = {models.URLField: {"assume_scheme": "https"}}
 
 
 class HasEvidenceFilter(admin.SimpleListFilter):
-    title = "evidence"
+    title = _("evidence")
     parameter_name = "has_evidence"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Has evidence"), ("no", "No evidence")]
+        return [("yes", _("Has evidence")), ("no", _("No evidence"))]
 
     def queryset(self, request, queryset):
         has = Exists(Evidence.objects.filter(recommendation=OuterRef("pk")))
@@ -87,14 +90,18 @@ class HasEvidenceFilter(admin.SimpleListFilter):
 class FreshnessFilter(admin.SimpleListFilter):
     """What needs an analyst's attention: never assessed, or not re-assessed for a year."""
 
-    title = "freshness"
+    title = _("freshness")
     parameter_name = "freshness"
 
     def lookups(self, request, model_admin):
         return [
-            ("never", "Never assessed"),
-            ("stale", f"Status older than {STALE_AFTER_DAYS} days"),
-            ("overdue", "Overdue (past due date, not closed)"),
+            ("never", _("Never assessed")),
+            (
+                "stale",
+                ngettext("Status older than %(days)s day", "Status older than %(days)s days", STALE_AFTER_DAYS)
+                % {"days": STALE_AFTER_DAYS},
+            ),
+            ("overdue", _("Overdue (past due date, not closed)")),
         ]
 
     def queryset(self, request, queryset):
@@ -111,7 +118,7 @@ class FreshnessFilter(admin.SimpleListFilter):
 class LinkStatusFilter(admin.SimpleListFilter):
     """Evidence by the health of its web address, as the last link check found it (see `check_evidence_links`)."""
 
-    title = "link status"
+    title = _("link status")
     parameter_name = "link_status"
 
     def lookups(self, request, model_admin):
@@ -127,7 +134,11 @@ class LinkStatusFilter(admin.SimpleListFilter):
 
 
 def _day(moment: datetime.datetime) -> str:
-    return timezone.localtime(moment).date().isoformat()
+    return date_format(timezone.localtime(moment).date(), "DATE_FORMAT")
+
+
+def _checked(check) -> str:
+    return gettext("checked %(date)s") % {"date": _day(check.checked_at)}
 
 
 def link_health_summary(evidence: Evidence):
@@ -140,26 +151,30 @@ def link_health_summary(evidence: Evidence):
         return LinkStatus.UNCHECKED.label
     if check.is_dead:
         return format_html(
-            '<strong class="tracker-link-dead">Link dead since {}</strong> ({}{}; checked {}) · '
-            '<a href="{}" rel="noopener">archived copy</a>',
-            _day(check.dead_since),
+            '<strong class="tracker-link-dead">{}</strong> ({}{}; {}) · <a href="{}" rel="noopener">{}</a>',
+            gettext("Link dead since %(date)s") % {"date": _day(check.dead_since)},
             check.get_outcome_display(),
             f", {check.detail}" if check.detail else "",
-            _day(check.checked_at),
+            _checked(check),
             check.archived_url,
+            gettext("archived copy"),
         )
     if check.status == LinkStatus.FAILING:
+        failures = check.consecutive_failures
         return format_html(
-            "<strong>Failing</strong>: {}{} ({} failed check{} in a row; checked {})",
+            "<strong>{}</strong>: {}{} ({}; {})",
+            pgettext("link status", "Failing"),
             check.get_outcome_display(),
             f", {check.detail}" if check.detail else "",
-            check.consecutive_failures,
-            "" if check.consecutive_failures == 1 else "s",
-            _day(check.checked_at),
+            ngettext("%(count)s failed check in a row", "%(count)s failed checks in a row", failures)
+            % {"count": failures},
+            _checked(check),
         )
     if check.status == LinkStatus.REDIRECTED:
-        return format_html("Redirected to {} (checked {})", check.final_url, _day(check.checked_at))
-    return format_html("OK (checked {})", _day(check.checked_at))
+        return format_html(
+            "{} ({})", gettext("Redirected to %(address)s") % {"address": check.final_url}, _checked(check)
+        )
+    return format_html("{} ({})", pgettext("link status", "OK"), _checked(check))
 
 
 def retraction_summary(evidence: Evidence):
@@ -167,13 +182,14 @@ def retraction_summary(evidence: Evidence):
     if evidence.is_retracted:
         r = evidence.retraction
         return format_html(
-            "<strong>Retracted</strong> {} by {}: {}",
-            r.retracted_at.date().isoformat(),
-            r.retracted_by or "the tracker",
-            r.reason,
+            gettext("<strong>Retracted</strong> {date} by {person}: {reason}"),
+            date=_day(r.retracted_at),
+            person=r.retracted_by or gettext("the tracker"),
+            reason=r.reason,
         )
     url = reverse("admin:recommendations_evidence_retract", args=[evidence.pk])
-    return format_html('<a href="{}">Retract<span class="visually-hidden"> “{}”</span>…</a>', url, evidence.title)
+    label = format_html(gettext('Retract<span class="visually-hidden"> “{title}”</span>…'), title=evidence.title)
+    return format_html('<a href="{}">{}</a>', url, label)
 
 
 def owner_abbreviation(name: str) -> str:
@@ -213,8 +229,8 @@ class AddEvidenceInline(admin.StackedInline):
     fields = ["url", "title", "publisher", "published", "quote"]
     extra = 1
     can_delete = False
-    verbose_name = "new evidence"
-    verbose_name_plural = "add evidence"
+    verbose_name = _("new evidence")
+    verbose_name_plural = _("add evidence")
 
     def get_queryset(self, request):
         return super().get_queryset(request).none()
@@ -223,8 +239,12 @@ class AddEvidenceInline(admin.StackedInline):
         if db_field.name == "url":
             kwargs["error_messages"] = {"invalid": ERROR_EVIDENCE_URL_INVALID}
         if db_field.name == "published":
-            field = iso_date_field("Date", required=False, help_text=f"{DATE_FORMAT_HINT}, if known.")
-            return field
+            return iso_date_field(
+                _("Date"),
+                invalid=_("Enter the date as YYYY-MM-DD, e.g. 2024-05-01."),
+                required=False,
+                help_text=HELP_DATE_IF_KNOWN,
+            )
         if db_field.name == "quote":
             kwargs["widget"] = forms.Textarea(attrs={"rows": 3})
         return super().formfield_for_dbfield(db_field, request, **kwargs)
@@ -236,7 +256,7 @@ class LinkOutInline(admin.StackedInline):
     fields = ["kind", "to_recommendation", "note"]
     autocomplete_fields = ["to_recommendation"]
     extra = 0
-    verbose_name_plural = "links to earlier or related items"
+    verbose_name_plural = _("links to earlier or related items")
 
 
 @admin.register(Recommendation)
@@ -266,18 +286,18 @@ class RecommendationAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["code", "source", "section", "parent", "quoted_text"]}),
-        ("Status", {"fields": ["current_status", "status_log"]}),
-        ("Tracking", {"fields": RecommendationAdminForm.Meta.fields}),
-        ("Edit history (append-only)", {"fields": ["edit_log"], "classes": ["collapse"]}),
+        (_("Status"), {"fields": ["current_status", "status_log"]}),
+        (_("Tracking"), {"fields": RecommendationAdminForm.Meta.fields}),
+        (_("Edit history (append-only)"), {"fields": ["edit_log"], "classes": ["collapse"]}),
         (
-            "Record",
+            pgettext_lazy("the item's stored record", "Record"),
             {
                 "fields": ["version", "updated_at", "loaded_version", "loaded_links", "loaded_at"],
                 "classes": ["collapse"],
             },
         ),
         (
-            "Evidence recorded (append-only: retract a wrong link, then add the right one below)",
+            _("Evidence recorded (append-only: retract a wrong link, then add the right one below)"),
             {"fields": ["evidence_recorded"]},
         ),
     ]
@@ -295,21 +315,21 @@ class RecommendationAdmin(admin.ModelAdmin):
         return False
 
     # --- the list: one line per item ---------------------------------------------------
-    @admin.display(description="title", ordering="title")
+    @admin.display(description=_("title"), ordering="title")
     def title_line(self, obj):
         return format_html('<span class="tracker-oneline" title="{}">{}</span>', obj.title, obj.title)
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
         return format_html(
             '<span class="tracker-status tracker-status--{}">{}</span>', obj.status, obj.get_status_display()
         )
 
-    @admin.display(description="status date", ordering="status_date")
+    @admin.display(description=_("status date"), ordering="status_date")
     def status_day(self, obj):
-        return obj.status_date.isoformat() if obj.status_date else "—"
+        return date_format(obj.status_date, "SHORT_DATE_FORMAT") if obj.status_date else "—"
 
-    @admin.display(description="owners")
+    @admin.display(description=_("owners"))
     def owner_names(self, obj):
         owners = list(obj.owners.all())
         if not owners:
@@ -323,18 +343,18 @@ class RecommendationAdmin(admin.ModelAdmin):
             return format_html('{} <abbr class="tracker-more" title="{}">+{}</abbr>', shown, rest, more)
         return shown
 
-    @admin.display(description="source", ordering="source__published")
+    @admin.display(description=_("source"), ordering="source__published")
     def source_name(self, obj):
         return format_html('<abbr title="{}">{}</abbr>', obj.source.short_title, source_abbreviation(obj.source))
 
     # --- the item's page ---------------------------------------------------------------
-    @admin.display(description="quoted text")
+    @admin.display(description=_("quoted text"))
     def quoted_text(self, obj):
         # Only the quote, which never changes here: the editorial note is an editable field below, shown as
         # saved there (a refused edit never appears in this block).
         return format_html('<blockquote class="tracker-quote">{}</blockquote>', obj.text)
 
-    @admin.display(description="current status")
+    @admin.display(description=_("current status"))
     def current_status(self, obj):
         if not obj.pk:
             return "—"
@@ -351,14 +371,14 @@ class RecommendationAdmin(admin.ModelAdmin):
             },
         )
 
-    @admin.display(description="status log")
+    @admin.display(description=_("status log"))
     def status_log(self, obj):
         if not obj.pk:
             return "—"
         changes = obj.status_changes.select_related("recorded_by", "evidence").order_by("-effective_date", "-id")
         return render_to_string("admin/recommendations/recommendation/_status_log.html", {"changes": changes})
 
-    @admin.display(description="evidence")
+    @admin.display(description=_("evidence"))
     def evidence_recorded(self, obj):
         if not obj.pk:
             return "—"
@@ -372,7 +392,7 @@ class RecommendationAdmin(admin.ModelAdmin):
         rows = [(e, link_health_summary(e), retraction_summary(e)) for e in evidence]
         return render_to_string("admin/recommendations/recommendation/_evidence_list.html", {"rows": rows})
 
-    @admin.display(description="edits")
+    @admin.display(description=_("edits"))
     def edit_log(self, obj):
         if not obj.pk:
             return "—"
@@ -452,8 +472,8 @@ class RecommendationAdmin(admin.ModelAdmin):
         if RecommendationAdminForm.REAPPLY in request.POST:
             self.message_user(
                 request,
-                f"{obj.code}: your edits were saved against version {request.POST[RecommendationAdminForm.REAPPLY]} "
-                f"(now version {obj.version}).",
+                gettext("%(code)s: your edits were saved against version %(loaded)s (now version %(version)s).")
+                % {"code": obj.code, "loaded": request.POST[RecommendationAdminForm.REAPPLY], "version": obj.version},
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(reverse("admin:recommendations_recommendation_change", args=[obj.pk]))
@@ -499,7 +519,7 @@ class RecommendationAdmin(admin.ModelAdmin):
                     pass  # the form now carries the service's messages
                 else:
                     said = log_wording.entry_summary(change.from_status, change.to_status, change.effective_date)
-                    messages.success(request, f"{item.code}: {said}.")
+                    messages.success(request, gettext("%(code)s: %(summary)s.") % {"code": item.code, "summary": said})
                     return HttpResponseRedirect(reverse("admin:recommendations_recommendation_change", args=[item.pk]))
             item.refresh_from_db()
             refusal = status_refusal(form, item, stale)
@@ -507,7 +527,7 @@ class RecommendationAdmin(admin.ModelAdmin):
             form = StatusChangeForm(recommendation=item, initial={"status": item.status})
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Record a status change: {item.code}",
+            "title": gettext("Record a status change: %(code)s") % {"code": item.code},
             "opts": self.model._meta,
             "original": item,
             "form": form,
@@ -520,7 +540,7 @@ class RecommendationAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/recommendations/recommendation/change_status.html", context)
 
-    @admin.action(description="Record a status change for the selected items", permissions=["record"])
+    @admin.action(description=_("Record a status change for the selected items"), permissions=["record"])
     def record_status_change(self, request, queryset):
         """Many items at once: one form, one log entry per item, all or nothing.
 
@@ -548,12 +568,15 @@ class RecommendationAdmin(admin.ModelAdmin):
         retry_items = [i for i in items if i.pk not in refused_pks]
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Record a status change for {len(items)} items",
+            "title": ngettext(
+                "Record a status change for %(count)s item", "Record a status change for %(count)s items", len(items)
+            )
+            % {"count": len(items)},
             "opts": self.model._meta,
             "form": form,
             "items": items,
             "refusals": refusals,
-            "any_stale": any(stale for _, _, stale in refusals),
+            "any_stale": any(stale for _item, _reasons, stale in refusals),
             "retry_items": retry_items if refusals and form.is_valid() else [],
             "item_versions": _format_versions(items),
             "retry_versions": _format_versions(retry_items),
@@ -636,7 +659,7 @@ def edit_refusal(form, inline_admin_formsets, stored: Recommendation) -> dict:
     cleaned = getattr(form, "cleaned_data", {})
     loaded_version = cleaned.get("loaded_version")
     since = _since(stored, loaded_version=loaded_version, loaded_at=cleaned.get("loaded_at"))
-    touched_since = {name for edit, _ in since["edits"] for name in edit.changes}
+    touched_since = {name for edit, _rows in since["edits"] for name in edit.changes}
     labels = {name: form.fields[name].label or name for name in form.fields}
     rows = []
     for name in form.analyst_changes():
@@ -660,7 +683,7 @@ def edit_refusal(form, inline_admin_formsets, stored: Recommendation) -> dict:
             if not loaded or links_signature((s.kind, s.to.pk, s.note) for s in wanted) != loaded:
                 rows.append(
                     {
-                        "label": "Links",
+                        "label": gettext("Links"),
                         "saved": "; ".join(sorted(link.describe() for link in _links_now(stored))) or "—",
                         "entered": "; ".join(sorted(s.describe() for s in wanted)) or "—",
                         "errors": [],
@@ -675,8 +698,8 @@ def edit_refusal(form, inline_admin_formsets, stored: Recommendation) -> dict:
                     title = data.get("title") or evidence_form.data.get(evidence_form.add_prefix("title"), "")
                     rows.append(
                         {
-                            "label": "New evidence",
-                            "saved": "(not added)",
+                            "label": gettext("New evidence"),
+                            "saved": gettext("(not added)"),
                             "entered": f"{title} — {entered}" if title else entered,
                             "errors": [e for errors in evidence_form.errors.values() for e in errors],
                             "conflict": False,
@@ -774,22 +797,32 @@ def _record_all(form: StatusChangeForm, items, *, user, expected: dict[int, int]
 
 
 def _stale_sentence(exc: StaleVersionError) -> str:
-    return (
-        f"Someone else changed it since this form was opened (you saw version {exc.expected}; "
-        f"it is now version {exc.actual})."
-    )
+    return gettext(
+        "Someone else changed it since this form was opened (you saw version %(expected)s; "
+        "it is now version %(actual)s)."
+    ) % {"expected": exc.expected, "actual": exc.actual}
 
 
 def _bulk_success(form: StatusChangeForm, changes) -> str:
     status = Status(form.cleaned_data["status"]).label
     reassessed = [c for c in changes if log_wording.is_reassessment(c.from_status, c.to_status)]
-    message = f"Recorded “{status}” for {len(changes)} items: one log entry each."
+    count = len(changes)
+    message = ngettext(
+        "Recorded “%(status)s” for %(count)s item: one log entry.",
+        "Recorded “%(status)s” for %(count)s items: one log entry each.",
+        count,
+    ) % {"status": status, "count": count}
     if reassessed:
         codes = ", ".join(c.recommendation.code for c in reassessed)
         summary = log_wording.entry_summary(
             reassessed[0].from_status, reassessed[0].to_status, reassessed[0].effective_date
         )
-        message += f" {len(reassessed)} of them already held it, so recorded as a reassessment ({summary}): {codes}."
+        again = ngettext(
+            "%(count)s of them already held it, so recorded as a reassessment (%(summary)s): %(codes)s.",
+            "%(count)s of them already held it, so recorded as a reassessment (%(summary)s): %(codes)s.",
+            len(reassessed),
+        ) % {"count": len(reassessed), "summary": summary, "codes": codes}
+        message = gettext("%(first)s %(second)s") % {"first": message, "second": again}
     return message
 
 
@@ -805,7 +838,7 @@ class RecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="item", ordering="recommendation__code")
+    @admin.display(description=_("item"), ordering="recommendation__code")
     def item_code(self, obj):
         url = reverse("admin:recommendations_recommendation_change", args=[obj.recommendation_id])
         return format_html('<a href="{}">{}</a>', url, obj.recommendation.code)
@@ -829,11 +862,11 @@ class StatusChangeAdmin(RecordAdmin):
     ordering = ["-recorded_at", "-id"]
     list_select_related = ["recommendation", "recorded_by"]
 
-    @admin.display(description="entry", ordering="to_status")
+    @admin.display(description=_("entry"), ordering="to_status")
     def entry(self, obj):
         return log_wording.entry_headline(obj.from_status, obj.to_status)
 
-    @admin.display(description="note")
+    @admin.display(description=_("note"))
     def short_note(self, obj):
         return obj.note if len(obj.note) <= 120 else obj.note[:117] + "…"
 
@@ -861,15 +894,15 @@ class EvidenceAdmin(RecordAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="retracted", boolean=True)
+    @admin.display(description=_("retracted"), boolean=True)
     def retracted(self, obj):
         return obj.is_retracted
 
-    @admin.display(description="retraction")
+    @admin.display(description=_("retraction"))
     def retraction_state(self, obj):
         return retraction_summary(obj)
 
-    @admin.display(description="link status")
+    @admin.display(description=_("link status"))
     def link_health(self, obj):
         return link_health_summary(obj)
 
@@ -904,13 +937,16 @@ class EvidenceAdmin(RecordAdmin):
             else:
                 messages.success(
                     request,
-                    f"{item.code}: evidence “{evidence.title}” retracted. It stays on record, marked as retracted "
-                    "with your reason; add the right evidence below.",
+                    gettext(
+                        "%(code)s: evidence “%(title)s” retracted. It stays on record, marked as retracted with your "
+                        "reason; add the right evidence below."
+                    )
+                    % {"code": item.code, "title": evidence.title},
                 )
                 return HttpResponseRedirect(reverse("admin:recommendations_recommendation_change", args=[item.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Retract evidence: {evidence.title}",
+            "title": gettext("Retract evidence: %(title)s") % {"title": evidence.title},
             "opts": self.model._meta,
             "item_opts": Recommendation._meta,
             "evidence": evidence,
@@ -963,11 +999,11 @@ class RecommendationEditAdmin(RecordAdmin):
     fields = ["recommendation", "edited_at", "edited_by", "what_changed", "note", "version"]
     readonly_fields = fields
 
-    @admin.display(description="fields")
+    @admin.display(description=_("fields"))
     def fields_changed(self, obj):
         return ", ".join(obj.changes)
 
-    @admin.display(description="what changed")
+    @admin.display(description=_("what changed"))
     def what_changed(self, obj):
         return format_html_join(
             "", "<p><strong>{}</strong>: {} → {}</p>", ((r.field, r.before, r.after) for r in edit_rows(obj))

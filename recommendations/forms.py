@@ -7,6 +7,8 @@ import json
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from recommendations import log_wording
 from recommendations.models import Evidence, Recommendation
@@ -21,18 +23,27 @@ from recommendations.services import (
 )
 from recommendations.vocabulary import STATUS_DEFINITIONS, Status
 
-ERROR_EVIDENCE_TITLE_REQUIRED = "Give the evidence a title (what the linked page is), or leave the web address empty."
-ERROR_EVIDENCE_URL_REQUIRED = "Enter the evidence's web address, or leave its other fields empty."
-ERROR_EVIDENCE_URL_INVALID = (
+ERROR_EVIDENCE_TITLE_REQUIRED = _(
+    "Give the evidence a title (what the linked page is), or leave the web address empty."
+)
+ERROR_EVIDENCE_URL_REQUIRED = _("Enter the evidence's web address, or leave its other fields empty.")
+ERROR_EVIDENCE_URL_INVALID = _(
     "The evidence's web address is not a web address: enter it whole, starting with https:// or http:// "
     "(e.g. https://example.org/report)."
 )
-# A date typed in a box: the box, its hint and this message all say YYYY-MM-DD.
-DATE_FORMAT_HINT = "YYYY-MM-DD"
-ERROR_DATE_FORMAT = "Enter the {field} as YYYY-MM-DD, e.g. 2024-05-01."
+# A date typed in a box: the box, its hint and its message all say YYYY-MM-DD (as each language writes it).
+# Translators: the format of a date typed in a box, as its placeholder shows it (French: AAAA-MM-JJ).
+DATE_FORMAT_HINT = _("YYYY-MM-DD")
+HELP_DATE_IF_KNOWN = _("YYYY-MM-DD, if known.")
+ERROR_EFFECTIVE_DATE_FORMAT = _("Enter the effective date as YYYY-MM-DD, e.g. 2024-05-01.")
+ERROR_EVIDENCE_DATE_FORMAT = _("Enter the evidence date as YYYY-MM-DD, e.g. 2024-05-01.")
+ERROR_DUE_DATE_FORMAT = _("Enter the due date as YYYY-MM-DD, e.g. 2024-05-01.")
 STALE_CODE = "stale_version"
-HELP_REASSESSMENT = (
+HELP_REASSESSMENT = _(
     "Choosing the current status again records a reassessment: the status stays, reviewed on the effective date."
+)
+HELP_BULK_REASSESSMENT = _(
+    "An item already in the chosen status gets a reassessment: it stays, reviewed on the effective date."
 )
 
 # Service errors arrive keyed by the service's argument names; these are the form's fields.
@@ -67,13 +78,13 @@ class IsoDateInput(forms.DateInput):
         super().__init__(attrs={**defaults, **(attrs or {})}, format="%Y-%m-%d")
 
 
-def iso_date_field(label: str, **kwargs) -> forms.DateField:
-    """Return a date field typed YYYY-MM-DD, whose error names the field."""
+def iso_date_field(label: str, *, invalid: str, **kwargs) -> forms.DateField:
+    """Return a date field typed YYYY-MM-DD, whose error (`invalid`) names the field."""
     return forms.DateField(
         label=label,
         widget=IsoDateInput(),
         input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": ERROR_DATE_FORMAT.format(field=label.lower())},
+        error_messages={"invalid": invalid},
         **kwargs,
     )
 
@@ -82,7 +93,12 @@ def _status_choices(current: str | None = None) -> list[tuple[str, str]]:
     return [
         (
             status.value,
-            f"{status.label}{' (current)' if status == current else ''} — {STATUS_DEFINITIONS[status]}",
+            (
+                gettext("%(status)s (current) — %(definition)s")
+                if status == current
+                else gettext("%(status)s — %(definition)s")
+            )
+            % {"status": status.label, "definition": STATUS_DEFINITIONS[status]},
         )
         for status in Status
     ]
@@ -97,36 +113,40 @@ class StatusChangeForm(forms.Form):
     """
 
     status = forms.ChoiceField(
-        label="New status", choices=_status_choices, widget=forms.RadioSelect(attrs={"class": "tracker-radios"})
+        label=_("New status"), choices=_status_choices, widget=forms.RadioSelect(attrs={"class": "tracker-radios"})
     )
     note = forms.CharField(
+        label=_("Note"),
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,  # checked in clean() with the service's own message
-        help_text="Why the status changed, or why it stays. Shown in the item's public timeline.",
+        help_text=_("Why the status changed, or why it stays. Shown in the item's public timeline."),
     )
     effective_date = iso_date_field(
-        "Effective date",
+        _("Effective date"),
+        invalid=ERROR_EFFECTIVE_DATE_FORMAT,
         initial=timezone.localdate,
-        help_text=f"{DATE_FORMAT_HINT}: when the new status took effect, or the day of the review (today or earlier).",
+        help_text=_("YYYY-MM-DD: when the new status took effect, or the day of the review (today or earlier)."),
     )
     existing_evidence = forms.ModelChoiceField(
-        label="Evidence already recorded",
+        label=_("Evidence already recorded"),
         queryset=Evidence.objects.none(),
         required=False,
-        help_text="Or add new evidence below.",
+        help_text=_("Or add new evidence below."),
     )
     evidence_url = forms.URLField(
-        label="Evidence web address",
+        label=_("Evidence web address"),
         required=False,
         assume_scheme="https",
         max_length=500,
         error_messages={"invalid": ERROR_EVIDENCE_URL_INVALID},
-        help_text="http or https; typed without one, https is assumed.",
+        help_text=_("http or https; typed without one, https is assumed."),
     )
-    evidence_title = forms.CharField(label="Evidence title", required=False, max_length=300)
-    evidence_publisher = forms.CharField(label="Publisher", required=False, max_length=200)
-    evidence_date = iso_date_field("Evidence date", required=False, help_text=f"{DATE_FORMAT_HINT}, if known.")
-    evidence_quote = forms.CharField(label="Quote", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    evidence_title = forms.CharField(label=_("Evidence title"), required=False, max_length=300)
+    evidence_publisher = forms.CharField(label=_("Publisher"), required=False, max_length=200)
+    evidence_date = iso_date_field(
+        _("Evidence date"), invalid=ERROR_EVIDENCE_DATE_FORMAT, required=False, help_text=HELP_DATE_IF_KNOWN
+    )
+    evidence_quote = forms.CharField(label=_("Quote"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     loaded_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
 
@@ -143,11 +163,7 @@ class StatusChangeForm(forms.Form):
             self.fields["status"].help_text = HELP_REASSESSMENT
         else:
             del self.fields["existing_evidence"]
-            self.fields[
-                "status"
-            ].help_text = (
-                "An item already in the chosen status gets a reassessment: it stays, reviewed on the effective date."
-            )
+            self.fields["status"].help_text = HELP_BULK_REASSESSMENT
 
     def clean(self):
         data = super().clean()
@@ -249,7 +265,10 @@ class EvidenceRetractionForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,  # checked by the service, with its own message
-        help_text="Why the evidence is withdrawn (e.g. the link points to the wrong page). Shown publicly beside it.",
+        label=_("Reason"),
+        help_text=_(
+            "Why the evidence is withdrawn (e.g. the link points to the wrong page). Shown publicly beside it."
+        ),
     )
 
 
@@ -295,8 +314,10 @@ class RecommendationAdminForm(forms.ModelForm):
         if "due_date" in self.fields:
             field = self.fields["due_date"]
             field.input_formats = ["%Y-%m-%d"]
-            field.error_messages["invalid"] = ERROR_DATE_FORMAT.format(field="due date")
-            field.help_text = f"{DATE_FORMAT_HINT}. {field.help_text}".strip()
+            field.error_messages["invalid"] = ERROR_DUE_DATE_FORMAT
+            field.help_text = (
+                gettext("YYYY-MM-DD. %(help)s") % {"help": field.help_text} if field.help_text else DATE_FORMAT_HINT
+            )
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
             self.fields["loaded_links"].initial = links_signature(

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from recommendations.translation import translation_of
 from recommendations.vocabulary import (
@@ -97,22 +98,26 @@ class Source(models.Model):
     shown in place.
     """
 
-    slug = models.SlugField(unique=True, help_text="Stable identifier used in URLs and filters.")
-    title = models.CharField(max_length=300)
-    short_title = models.CharField(max_length=100, help_text="How the document is named in lists.")
-    authors = models.CharField(max_length=300)
-    published = models.DateField(help_text="Publication date (the first of the month where only a month is known).")
-    date_label = models.CharField(max_length=50, help_text="The date as the document gives it, e.g. 'March 1997'.")
-    kind = models.CharField(max_length=20, choices=SourceKind.choices)
-    url = models.URLField(
-        blank=True, validators=[HTTP_URL_VALIDATOR], help_text="Public address of the document, if any."
+    slug = models.SlugField(_("slug"), unique=True, help_text=_("Stable identifier used in URLs and filters."))
+    title = models.CharField(_("title"), max_length=300)
+    short_title = models.CharField(_("short title"), max_length=100, help_text=_("How the document is named in lists."))
+    authors = models.CharField(_("authors"), max_length=300)
+    published = models.DateField(
+        _("published"), help_text=_("Publication date (the first of the month where only a month is known).")
     )
-    description = models.TextField(blank=True)
-    text = models.TextField(blank=True, help_text="The document's full text, verbatim.")
+    date_label = models.CharField(
+        _("date label"), max_length=50, help_text=_("The date as the document gives it, e.g. 'March 1997'.")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=SourceKind.choices)
+    url = models.URLField(
+        _("url"), blank=True, validators=[HTTP_URL_VALIDATOR], help_text=_("Public address of the document, if any.")
+    )
+    description = models.TextField(_("description"), blank=True)
+    text = models.TextField(_("text"), blank=True, help_text=_("The document's full text, verbatim."))
 
     class Meta:
         ordering = ["published", "slug"]
-        verbose_name = "source document"
+        verbose_name = _("source document")
         constraints = [
             models.CheckConstraint(
                 condition=_choices_q("kind", SourceKind),
@@ -135,10 +140,10 @@ class Source(models.Model):
 class Theme(models.Model):
     """A subject area that reviewers filter by (e.g. defence exchanges and exercises)."""
 
-    slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
-    position = models.PositiveSmallIntegerField(default=0, help_text="Order in facets and charts.")
+    slug = models.SlugField(_("slug"), unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0, help_text=_("Order in facets and charts."))
     # The tracker's own words in French and Japanese (recommendations/translation.py).
     name_fr = translation_of(name, "fr")
     name_ja = translation_of(name, "ja")
@@ -147,6 +152,8 @@ class Theme(models.Model):
 
     class Meta:
         ordering = ["position", "name"]
+        verbose_name = _("theme")
+        verbose_name_plural = _("themes")
 
     def __str__(self) -> str:
         return self.name
@@ -159,16 +166,17 @@ class Owner(models.Model):
     """A body that must act on a recommendation: a ministry, armed force, agency,
     legislature or non-governmental body, named as it is today."""
 
-    slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=200, help_text="Today's name.")
+    slug = models.SlugField(_("slug"), unique=True)
+    name = models.CharField(_("name"), max_length=200, help_text=_("Today's name."))
     former_names = models.CharField(
+        _("former names"),
         max_length=300,
         blank=True,
-        help_text="Names used in the source documents, e.g. 'DFAIT' for Global Affairs Canada.",
+        help_text=_("Names used in the source documents, e.g. 'DFAIT' for Global Affairs Canada."),
     )
-    country = models.CharField(max_length=10, choices=OwnerCountry.choices)
-    kind = models.CharField(max_length=20, choices=OwnerKind.choices)
-    description = models.TextField(blank=True)
+    country = models.CharField(_("country"), max_length=10, choices=OwnerCountry.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=OwnerKind.choices)
+    description = models.TextField(_("description"), blank=True)
     # Each body's official name in French and Japanese, and the description in the tracker's words.
     name_fr = translation_of(name, "fr")
     name_ja = translation_of(name, "ja")
@@ -177,6 +185,8 @@ class Owner(models.Model):
 
     class Meta:
         ordering = ["country", "name"]
+        verbose_name = _("owner")
+        verbose_name_plural = _("owners")
         constraints = [
             models.CheckConstraint(
                 condition=_choices_q("country", OwnerCountry),
@@ -228,70 +238,99 @@ class Recommendation(models.Model):
     quoted verbatim, with its current status and the version used for safe concurrent writes."""
 
     code = models.CharField(
+        _("code"),
         max_length=32,
         unique=True,
         validators=[CODE_VALIDATOR],
-        help_text="Stable human-readable identifier used in URLs; never reused.",
+        help_text=_("Stable human-readable identifier used in URLs; never reused."),
     )
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="recommendations")
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, related_name="recommendations"
+    )
     parent = models.ForeignKey(
         "self",
+        verbose_name=_("parent"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="children",
-        help_text="The item this one is a part of.",
+        help_text=_("The item this one is a part of."),
     )
-    position = models.PositiveIntegerField(default=0, help_text="Reading order within the source document.")
-    section = models.CharField(max_length=400, help_text="Where the text stands in the document, heading by heading.")
-    title = models.CharField(max_length=200, help_text="A short title in the tracker's own words.")
-    text = models.TextField(help_text="The recommendation quoted exactly from the source.")
+    position = models.PositiveIntegerField(default=0, help_text=_("Reading order within the source document."))
+    section = models.CharField(
+        _("section"), max_length=400, help_text=_("Where the text stands in the document, heading by heading.")
+    )
+    title = models.CharField(_("title"), max_length=200, help_text=_("A short title in the tracker's own words."))
+    text = models.TextField(_("text"), help_text=_("The recommendation quoted exactly from the source."))
     editorial_note = models.TextField(
-        blank=True, help_text="The tracker's note on the text, e.g. the reading of an evident transcription error."
+        _("editorial note"),
+        blank=True,
+        help_text=_("The tracker's note on the text, e.g. the reading of an evident transcription error."),
     )
-    level = models.CharField(max_length=20, choices=Level.choices)
-    themes = models.ManyToManyField(Theme, blank=True, related_name="recommendations")
-    owners = models.ManyToManyField(Owner, blank=True, related_name="recommendations", help_text="Who must act.")
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices)
+    themes = models.ManyToManyField(Theme, verbose_name=_("themes"), blank=True, related_name="recommendations")
+    owners = models.ManyToManyField(
+        Owner, verbose_name=_("owners"), blank=True, related_name="recommendations", help_text=_("Who must act.")
+    )
     steward = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("steward"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="stewarded_recommendations",
-        help_text="The analyst who keeps this item current.",
+        help_text=_("The analyst who keeps this item current."),
     )
-    status = models.CharField(max_length=30, choices=Status.choices, default=Status.NOT_ASSESSED)
-    status_date = models.DateField(null=True, blank=True, help_text="The date the current status took effect.")
-    due_date = models.DateField(null=True, blank=True, help_text="Set only where the text sets a deadline.")
-    due_date_note = models.CharField(max_length=300, blank=True, help_text="How the due date was read from the text.")
+    status = models.CharField(_("status"), max_length=30, choices=Status.choices, default=Status.NOT_ASSESSED)
+    status_date = models.DateField(
+        _("status date"), null=True, blank=True, help_text=_("The date the current status took effect.")
+    )
+    due_date = models.DateField(
+        _("due date"), null=True, blank=True, help_text=_("Set only where the text sets a deadline.")
+    )
+    due_date_note = models.CharField(
+        _("due date note"), max_length=300, blank=True, help_text=_("How the due date was read from the text.")
+    )
     schedule_months = models.PositiveSmallIntegerField(
-        "schedule (months)",
+        _("schedule (months)"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_SCHEDULE_MONTHS)],
-        help_text="Set only where the text sets a recurring schedule (a meeting every 12 to 18 months): the longest "
-        "interval it allows between two occurrences, in months. The item is overdue once its last recorded "
-        "occurrence is older than that.",
+        help_text=_(
+            "Set only where the text sets a recurring schedule (a meeting every 12 to 18 months): the longest "
+            "interval it allows between two occurrences, in months. The item is overdue once its last recorded "
+            "occurrence is older than that."
+        ),
     )
     schedule_note = models.CharField(
-        max_length=300, blank=True, help_text="How the schedule was read from the text, in the tracker's words."
+        _("schedule note"),
+        max_length=300,
+        blank=True,
+        help_text=_("How the schedule was read from the text, in the tracker's words."),
     )
     priority = models.BooleanField(
-        default=False, help_text="Flagged by analysts as a priority to follow; say why in the priority note."
+        _("priority"),
+        default=False,
+        help_text=_("Flagged by analysts as a priority to follow; say why in the priority note."),
     )
     priority_note = models.CharField(
-        max_length=300, blank=True, help_text="Why the item is a priority (required while it is one; shown publicly)."
+        _("priority note"),
+        max_length=300,
+        blank=True,
+        help_text=_("Why the item is a priority (required while it is one; shown publicly)."),
     )
     related = models.ManyToManyField(
         "self", through="RecommendationLink", symmetrical=False, related_name="+", blank=True
     )
-    version = models.PositiveIntegerField(default=1, help_text="Increases with every change; used for If-Match.")
+    version = models.PositiveIntegerField(
+        _("version"), default=1, help_text=_("Increases with every change; used for If-Match.")
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, db_index=True)
     search_document = SearchVectorField(
         null=True,
         editable=False,
-        help_text="Title and text for full-text search, kept by the database itself (PostgreSQL only).",
+        help_text=_("Title and text for full-text search, kept by the database itself (PostgreSQL only)."),
     )
     # The tracker's own words in French and Japanese; the quoted text stays as published.
     title_fr = translation_of(title, "fr")
@@ -309,6 +348,8 @@ class Recommendation(models.Model):
 
     class Meta:
         ordering = list(READING_ORDER)
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
         constraints = [
             models.CheckConstraint(
                 condition=_choices_q("status", Status),
@@ -387,14 +428,18 @@ class Recommendation(models.Model):
 class RecommendationLink(models.Model):
     """A directed link between two items, typically a 2018 step following up a 1997 recommendation."""
 
-    from_recommendation = models.ForeignKey(Recommendation, on_delete=models.CASCADE, related_name="links_out")
-    to_recommendation = models.ForeignKey(Recommendation, on_delete=models.CASCADE, related_name="links_in")
-    kind = models.CharField(max_length=20, choices=RelationKind.choices)
-    note = models.TextField(blank=True, help_text="Why the two are linked.")
+    from_recommendation = models.ForeignKey(
+        Recommendation, verbose_name=_("from recommendation"), on_delete=models.CASCADE, related_name="links_out"
+    )
+    to_recommendation = models.ForeignKey(
+        Recommendation, verbose_name=_("to recommendation"), on_delete=models.CASCADE, related_name="links_in"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=RelationKind.choices)
+    note = models.TextField(_("note"), blank=True, help_text=_("Why the two are linked."))
 
     class Meta:
-        verbose_name = "link between recommendations"
-        verbose_name_plural = "links between recommendations"
+        verbose_name = _("link between recommendations")
+        verbose_name_plural = _("links between recommendations")
         constraints = [
             models.UniqueConstraint(
                 fields=["from_recommendation", "to_recommendation", "kind"],
@@ -443,31 +488,47 @@ class Evidence(AppendOnlyModel):
 
     append_only_message = ERROR_EVIDENCE_APPEND_ONLY
 
-    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="evidence")
+    recommendation = models.ForeignKey(
+        Recommendation, verbose_name=_("recommendation"), on_delete=models.PROTECT, related_name="evidence"
+    )
     url = models.URLField(
-        "web address", max_length=500, blank=True, validators=[HTTP_URL_VALIDATOR], help_text="http or https only."
+        _("web address"),
+        max_length=500,
+        blank=True,
+        validators=[HTTP_URL_VALIDATOR],
+        help_text=_("http or https only."),
     )
     source = models.ForeignKey(
         Source,
+        verbose_name=_("source"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="cited_as_evidence",
-        help_text="A document held in the tracker, instead of or besides a web address.",
+        help_text=_("A document held in the tracker, instead of or besides a web address."),
     )
-    title = models.CharField(max_length=300)
-    publisher = models.CharField(max_length=200, blank=True)
-    published = models.DateField("date", null=True, blank=True, help_text="The date of the evidence itself.")
-    quote = models.TextField(blank=True, help_text="The passage that supports the status, quoted exactly.")
-    added_at = models.DateTimeField(default=timezone.now, editable=False)
+    title = models.CharField(_("title"), max_length=300)
+    publisher = models.CharField(_("publisher"), max_length=200, blank=True)
+    published = models.DateField(_("date"), null=True, blank=True, help_text=_("The date of the evidence itself."))
+    quote = models.TextField(
+        _("quote"), blank=True, help_text=_("The passage that supports the status, quoted exactly.")
+    )
+    added_at = models.DateTimeField(_("added at"), default=timezone.now, editable=False)
     added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
 
     objects = EvidenceQuerySet.as_manager()
 
     class Meta:
-        verbose_name_plural = "evidence"
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
         ordering = ["recommendation", "published", "id"]
         constraints = [
             models.CheckConstraint(
@@ -520,17 +581,27 @@ class EvidenceRetraction(AppendOnlyModel):
 
     append_only_message = ERROR_EVIDENCE_APPEND_ONLY
 
-    evidence = models.OneToOneField(Evidence, on_delete=models.PROTECT, related_name="retraction")
-    reason = models.TextField(help_text="Why the evidence is withdrawn (e.g. the link pointed to the wrong page).")
-    retracted_at = models.DateTimeField(default=timezone.now, editable=False)
+    evidence = models.OneToOneField(
+        Evidence, verbose_name=_("evidence"), on_delete=models.PROTECT, related_name="retraction"
+    )
+    reason = models.TextField(
+        _("reason"), help_text=_("Why the evidence is withdrawn (e.g. the link pointed to the wrong page).")
+    )
+    retracted_at = models.DateTimeField(_("retracted at"), default=timezone.now, editable=False)
     retracted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("retracted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "evidence retraction"
+        verbose_name = _("evidence retraction")
         constraints = [
             models.CheckConstraint(
                 condition=~Q(reason=""),
@@ -619,33 +690,49 @@ class EvidenceLinkCheck(models.Model):
     """
 
     evidence = models.OneToOneField(Evidence, on_delete=models.CASCADE, related_name="link_check")
-    checked_at = models.DateTimeField(default=timezone.now, help_text="When the address was last visited.")
-    outcome = models.CharField(max_length=20, choices=LinkOutcome.choices, help_text="What the last visit found.")
+    checked_at = models.DateTimeField(
+        _("checked at"), default=timezone.now, help_text=_("When the address was last visited.")
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=LinkOutcome.choices, help_text=_("What the last visit found.")
+    )
     http_status = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="The HTTP status of the last answer; empty when no answer came."
+        _("http status"),
+        null=True,
+        blank=True,
+        help_text=_("The HTTP status of the last answer; empty when no answer came."),
     )
     final_url = models.CharField(
-        "final address", max_length=2000, blank=True, help_text="Where the address led after redirects."
+        _("final address"), max_length=2000, blank=True, help_text=_("Where the address led after redirects.")
     )
-    detail = models.CharField(max_length=300, blank=True, help_text="What went wrong, in a few words.")
+    detail = models.CharField(_("detail"), max_length=300, blank=True, help_text=_("What went wrong, in a few words."))
     archived_url = models.CharField(
-        "archived copy",
+        _("archived copy"),
         max_length=2100,
         blank=True,
-        help_text="For a dead link only: the Internet Archive's address for its copy nearest to the evidence's date "
-        "(or the check's). The archive answers it with the nearest snapshot it holds; it is not a verified snapshot.",
+        help_text=_(
+            "For a dead link only: the Internet Archive's address for its copy nearest to the evidence's date "
+            "(or the check's). The archive answers it with the nearest snapshot it holds; "
+            "it is not a verified snapshot."
+        ),
     )
     consecutive_failures = models.PositiveIntegerField(
+        _("consecutive failures"),
         default=0,
-        help_text="How many checks in a row, up to the last, found it not found, failing on the server, "
-        "not answering or unreachable.",
+        help_text=_(
+            "How many checks in a row, up to the last, found it not found, failing on the server, "
+            "not answering or unreachable."
+        ),
     )
     failing_since = models.DateTimeField(
-        null=True, blank=True, help_text="When the first of those consecutive failed checks was made."
+        _("failing since"),
+        null=True,
+        blank=True,
+        help_text=_("When the first of those consecutive failed checks was made."),
     )
 
     class Meta:
-        verbose_name = "evidence link check"
+        verbose_name = _("evidence link check")
         ordering = ["evidence"]
         constraints = [
             models.CheckConstraint(
@@ -694,28 +781,40 @@ class StatusChange(AppendOnlyModel):
 
     append_only_message = ERROR_STATUS_CHANGE_APPEND_ONLY
 
-    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="status_changes")
-    from_status = models.CharField(max_length=30, choices=Status.choices)
-    to_status = models.CharField(max_length=30, choices=Status.choices)
-    note = models.TextField(help_text="Why the status changed; required.")
-    effective_date = models.DateField(help_text="The date the new status took effect (not in the future).")
-    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    recommendation = models.ForeignKey(
+        Recommendation, verbose_name=_("recommendation"), on_delete=models.PROTECT, related_name="status_changes"
+    )
+    from_status = models.CharField(_("from status"), max_length=30, choices=Status.choices)
+    to_status = models.CharField(_("to status"), max_length=30, choices=Status.choices)
+    note = models.TextField(_("note"), help_text=_("Why the status changed; required."))
+    effective_date = models.DateField(
+        _("effective date"), help_text=_("The date the new status took effect (not in the future).")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
-        help_text="The analyst who recorded it; empty for the seeded statuses.",
+        help_text=_("The analyst who recorded it; empty for the seeded statuses."),
     )
     evidence = models.ForeignKey(
-        Evidence, on_delete=models.PROTECT, null=True, blank=True, related_name="status_changes"
+        Evidence,
+        verbose_name=_("evidence"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="status_changes",
     )
 
     objects = StatusChangeQuerySet.as_manager()
 
     class Meta:
         ordering = ["recommendation", "effective_date", "id"]
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
         constraints = [
             models.CheckConstraint(
                 condition=_choices_q("from_status", Status) & _choices_q("to_status", Status),
@@ -872,29 +971,33 @@ class RecommendationEdit(AppendOnlyModel):
 
     append_only_message = ERROR_EDIT_LOG_APPEND_ONLY
 
-    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="edits")
-    changes = models.JSONField(
-        help_text='What changed: {"field": {"before": ..., "after": ...}}, with people and items by name or code.'
+    recommendation = models.ForeignKey(
+        Recommendation, verbose_name=_("recommendation"), on_delete=models.PROTECT, related_name="edits"
     )
-    note = models.TextField(blank=True, help_text="Why, where the editor said so.")
-    version = models.PositiveIntegerField(help_text="The item's version after this edit.")
-    edited_at = models.DateTimeField(default=timezone.now, editable=False)
+    changes = models.JSONField(
+        _("changes"),
+        help_text=_('What changed: {"field": {"before": ..., "after": ...}}, with people and items by name or code.'),
+    )
+    note = models.TextField(_("note"), blank=True, help_text=_("Why, where the editor said so."))
+    version = models.PositiveIntegerField(_("version"), help_text=_("The item's version after this edit."))
+    edited_at = models.DateTimeField(_("edited at"), default=timezone.now, editable=False)
     edited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("edited by"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
         editable=False,
-        help_text="Who made the edit; empty for the seed (a corrected fixture).",
+        help_text=_("Who made the edit; empty for the seed (a corrected fixture)."),
     )
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["recommendation", "edited_at", "id"]
-        verbose_name = "edit of a recommendation"
-        verbose_name_plural = "edit history"
+        verbose_name = _("edit of a recommendation")
+        verbose_name_plural = _("edit history")
         indexes = [models.Index(fields=["recommendation", "edited_at"], name="rec_edit_item_idx")]
 
     def __str__(self) -> str:

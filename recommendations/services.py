@@ -11,7 +11,8 @@ of its web address found is kept beside it (`evidence_link_check_record`).
 
 Errors are raised as `django.core.exceptions.ValidationError` with a dict
 keyed by the input field, so that forms and the API can show each message
-beside the field it concerns. The messages are module constants.
+beside the field it concerns. The messages are module constants, translated
+(lazily) into the language of the request that reads them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from recommendations import bulk, derived
 from recommendations.models import (
@@ -45,26 +47,26 @@ from recommendations.models import (
 from recommendations.translation import translation_columns
 from recommendations.vocabulary import RelationKind, Status
 
-ERROR_NOTE_REQUIRED = "Write a note saying why the status changed; it is shown in the item's timeline."
-ERROR_STATUS_UNKNOWN = "Choose one of the status codes: {codes}."
-ERROR_EFFECTIVE_DATE_FUTURE = "The effective date cannot be in the future; record the change once it has happened."
-ERROR_EFFECTIVE_DATE_BEFORE_CURRENT = (
+ERROR_NOTE_REQUIRED = _("Write a note saying why the status changed; it is shown in the item's timeline.")
+ERROR_STATUS_UNKNOWN = _("Choose one of the status codes: {codes}.")
+ERROR_EFFECTIVE_DATE_FUTURE = _("The effective date cannot be in the future; record the change once it has happened.")
+ERROR_EFFECTIVE_DATE_BEFORE_CURRENT = _(
     "The effective date cannot be before the current status date ({current}); "
     "the timeline is kept in order. Use {current} or later."
 )
-ERROR_STALE_VERSION = (
+ERROR_STALE_VERSION = _(
     "This item was changed by someone else since you loaded it (you had version {expected}, it is now "
     "version {actual}). Reload it, check the latest changes, and try again."
 )
-ERROR_EVIDENCE_OTHER_ITEM = "This evidence belongs to another item; choose evidence recorded for {code}."
-ERROR_FIELD_NOT_EDITABLE = "This field cannot be changed here."
+ERROR_EVIDENCE_OTHER_ITEM = _("This evidence belongs to another item; choose evidence recorded for {code}.")
+ERROR_FIELD_NOT_EDITABLE = _("This field cannot be changed here.")
 # How the errors of evidence recorded with a status change are named (`new_evidence.url`).
 NEW_EVIDENCE = "new_evidence"
-ERROR_RETRACTION_REASON_REQUIRED = (
+ERROR_RETRACTION_REASON_REQUIRED = _(
     "Say why the evidence is retracted (e.g. the link points to the wrong page); the reason is public."
 )
-ERROR_EVIDENCE_ALREADY_RETRACTED = "This evidence has already been retracted."
-ERROR_EVIDENCE_RETRACTED = "This evidence has been retracted; choose other evidence or add the right one."
+ERROR_EVIDENCE_ALREADY_RETRACTED = _("This evidence has already been retracted.")
+ERROR_EVIDENCE_RETRACTED = _("This evidence has been retracted; choose other evidence or add the right one.")
 
 # The fields of an item that analysts may change through `recommendation_update`, in the order forms show
 # them: the admin form, the API's PATCH and the service all read this list. The code, the source, the quoted

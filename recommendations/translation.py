@@ -44,6 +44,7 @@ def translation_of(field: models.Field, language: str) -> models.Field:
     clone.help_text = gettext_lazy("Left empty, readers see the English, marked as such.")
     # "title (French)": the English field's name is known once the model is built, hence lazy.
     clone.verbose_name = _label(field, language)
+    clone._verbose_name = None  # what migrations record: nothing, the label is derived
     clone.translates = (field, language)
     return clone
 

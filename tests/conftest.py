@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.management import call_command
+from django.utils import translation
 
 from recommendations.models import Owner, Recommendation, Source, Theme
 from recommendations.roles import ANALYST_GROUP, REVIEWER_GROUP
@@ -25,6 +27,13 @@ def _fresh_throttles(settings):
     yield
     if local:
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    # A request under /fr/ or /ja/ leaves its language active in the thread; the next test starts in English.
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def _user(django_user_model, username: str, group: str | None, **extra):

@@ -618,7 +618,7 @@ def test_a_refused_bulk_change_names_every_refused_item_and_shows_what_each_hold
     refused = re.findall(r'<li data-code="([^"]+)">', html)
     assert refused == ["T-2", "T-3"]
     # T-1 took the change inside the attempt, which was rolled back: it is shown as it is stored.
-    assert "Implemented as of 2017-01-01" not in html
+    assert "Implemented as of 1 January 2017" not in html
     assert "(now Not assessed)" in html
     assert not StatusChange.objects.filter(note="Done, as the 2017 report says.").exists()
 
@@ -639,7 +639,7 @@ def test_a_refused_bulk_change_names_every_refused_item_and_shows_what_each_hold
         },
         follow=True,
     )
-    assert "Recorded “Implemented” for 1 items" in done.content.decode()
+    assert "Recorded “Implemented” for 1 item: one log entry." in done.content.decode()
     assert StatusChange.objects.get(note="Done, as the 2017 report says.").recommendation == recommendation
 
 

@@ -281,7 +281,7 @@ def test_the_admin_offers_no_way_to_edit_evidence_only_to_retract_it(client, ana
     assert retract in item_page
 
     refused = client.post(retract, {"reason": ""})
-    assert refused.status_code == 200 and ERROR_RETRACTION_REASON_REQUIRED in refused.content.decode()
+    assert refused.status_code == 200 and str(ERROR_RETRACTION_REASON_REQUIRED) in refused.content.decode()
     assert not EvidenceRetraction.objects.exists()
 
     done = client.post(retract, {"reason": "Wrong page."}, follow=True)

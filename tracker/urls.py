@@ -9,13 +9,15 @@ the request's Accept-Language.
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from tracker.health import healthz
 from tracker.languages import choose_language
 
-admin.site.site_header = "Canada–Japan recommendation tracker"
-admin.site.site_title = "Tracker admin"
-admin.site.index_title = "Analysts' workspace"
+# Lazy: set once at import, read in the language of each request.
+admin.site.site_header = _("Canada–Japan recommendation tracker")
+admin.site.site_title = _("Tracker admin")
+admin.site.index_title = _("Analysts' workspace")
 
 urlpatterns = [
     # Both spellings answer directly: a health probe must not follow a redirect.
