@@ -24,11 +24,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from recommendations.models import Recommendation, Source, StatusChange, StatusPeriod
 from recommendations.selectors import Progress, _with_not_assessed, list_url
@@ -120,16 +123,16 @@ def front_page(*, counts: Mapping[str, int] | None = None, today: datetime.date 
     headlines = (
         Headline(
             name="assessed",
-            label="Assessed",
+            label=gettext("Assessed"),
             count=progress.assessed,
             url=list_url([("status", s) for s in ASSESSED_STATUSES]),
-            detail=f"of {progress.total}",
+            detail=gettext("of %(total)s") % {"total": intcomma(progress.total)},
         ),
         of_status(Status.IMPLEMENTED),
         of_status(Status.PARTIALLY_IMPLEMENTED),
         of_status(Status.IN_PROGRESS),
-        Headline(name="overdue", label="Overdue", count=overdue_count, url=overdue_url),
-        of_status(Status.NOT_ASSESSED, "Not yet assessed"),
+        Headline(name="overdue", label=gettext("Overdue"), count=overdue_count, url=overdue_url),
+        of_status(Status.NOT_ASSESSED, gettext("Not yet assessed")),
     )
     overdue_items = tuple(
         with_overdue(overdue, today)
@@ -185,7 +188,8 @@ def _fmt(value: float) -> str:
 
 
 def _long_date(day: datetime.date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    """The date as a person reads it in the active language: 1 June 2018, 1 juin 2018, 2018年6月1日."""
+    return date_format(day, "DATE_FORMAT")
 
 
 def _nice_step(top: int) -> int:
@@ -277,11 +281,23 @@ class StatusOverTime:
     def summary(self) -> str:
         """The chart's text equivalent in one sentence; the table gives every number."""
         first, last = self.points[0], self.points[-1]
-        when = f"on {_long_date(last.on)}" if last.partial else f"at the end of {last.year}"
-        return (
-            f"{self.label}: status at the end of each year from {first.year} to {last.year}. "
-            f"{when[0].upper()}{when[1:]}: {last.progress.summary()}."
-        )
+        values = {
+            "label": self.label,
+            "first": first.year,
+            "last": last.year,
+            "day": _long_date(last.on),
+            "summary": last.progress.summary(),
+        }
+        if last.partial:
+            text = gettext(
+                "%(label)s: status at the end of each year from %(first)s to %(last)s. On %(day)s: %(summary)s."
+            )
+        else:
+            text = gettext(
+                "%(label)s: status at the end of each year from %(first)s to %(last)s. "
+                "At the end of %(last)s: %(summary)s."
+            )
+        return text % values
 
     def chart(self) -> Chart:
         """Return the bars' geometry: x in % of the width, y in px from the top."""
@@ -305,7 +321,11 @@ class StatusOverTime:
                 segments.append(Segment(status.value, count.label, count.count, _fmt(bottom), _fmt(height)))
             x = GUTTER + slot * i + slot * (1 - BAR_SHARE) / 2
             last = i == len(self.points) - 1
-            when = _long_date(point.on) if point.partial else f"end of {point.year}"
+            summary = point.progress.summary()
+            if point.partial:
+                title = gettext("%(day)s: %(summary)s") % {"day": _long_date(point.on), "summary": summary}
+            else:
+                title = gettext("end of %(year)s: %(summary)s") % {"year": point.year, "summary": summary}
             columns.append(
                 Column(
                     year=point.year,
@@ -314,12 +334,12 @@ class StatusOverTime:
                     width=_fmt(slot * BAR_SHARE),
                     label_x=_fmt(x + slot * BAR_SHARE if last else x + slot * BAR_SHARE / 2),
                     label_anchor="end" if last else "middle",
-                    title=f"{when}: {point.progress.summary()}",
+                    title=title,
                     segments=tuple(segments),
                 )
             )
         ticks = tuple(
-            Tick(value=f"{value:,}", y=_fmt(PLOT_BOTTOM - plot * value / scale_top))
+            Tick(value=intcomma(value), y=_fmt(PLOT_BOTTOM - plot * value / scale_top))
             for value in range(0, scale_top + 1, step)
         )
         return Chart(
@@ -433,4 +453,5 @@ def status_over_time(as_of: datetime.date | None = None, *, source: Source | Non
     by_source = [series(s.slug, s.short_title, s.get_absolute_url() + suffix, [s]) for s in sources]
     if source is not None:
         return by_source
-    return [series("all", "All items", list_url([("as_of", as_of.isoformat())] if as_of else []), sources), *by_source]
+    everything = list_url([("as_of", as_of.isoformat())] if as_of else [])
+    return [series("all", gettext("All items"), everything, sources), *by_source]

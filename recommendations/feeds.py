@@ -19,6 +19,9 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from recommendations import log_wording
 from recommendations.filters import StatusChangeFeedFilterSet
@@ -64,8 +67,8 @@ class StatusChangesFeed(Feed):
         """Return what the feed is about (a theme, an item), or None for the whole tracker."""
         return None
 
-    title = "Canada–Japan recommendation tracker: status changes"
-    subtitle = (
+    title = _("Canada–Japan recommendation tracker: status changes")
+    subtitle = _(
         "Every status change recorded for the recommendations of the 1997 study and the 2018 brief, newest first."
     )
 
@@ -80,17 +83,28 @@ class StatusChangesFeed(Feed):
 
     def item_title(self, item: StatusChange) -> str:
         headline = log_wording.entry_headline(item.from_status, item.to_status)
-        return f"{item.recommendation.code}: {headline} — {item.recommendation.title}"
+        return gettext("%(code)s: %(change)s — %(title)s") % {
+            "code": item.recommendation.code,
+            "change": headline,
+            "title": item.recommendation.title,
+        }
 
     def item_description(self, item: StatusChange) -> str:
         if log_wording.is_reassessment(item.from_status, item.to_status):
             said = log_wording.entry_summary(item.from_status, item.to_status, item.effective_date)
             lines = [f"{said[:1].upper()}{said[1:]}. {item.note}"]
         else:
-            lines = [f"Effective {item.effective_date.isoformat()}. {item.note}"]
+            effective = gettext("Effective %(day)s.") % {"day": date_format(item.effective_date, "DATE_FORMAT")}
+            lines = [f"{effective} {item.note}"]
         if item.evidence_id:
             evidence = item.evidence
-            lines.append(f"Evidence: {evidence.title}" + (f" ({evidence.publisher})" if evidence.publisher else ""))
+            if evidence.publisher:
+                lines.append(
+                    gettext("Evidence: %(title)s (%(publisher)s)")
+                    % {"title": evidence.title, "publisher": evidence.publisher}
+                )
+            else:
+                lines.append(gettext("Evidence: %(title)s") % {"title": evidence.title})
         return "\n".join(lines)
 
     def item_link(self, item: StatusChange) -> str:
@@ -105,7 +119,7 @@ class StatusChangesFeed(Feed):
     def item_author_name(self, item: StatusChange) -> str:
         if item.recorded_by_id:
             return item.recorded_by.get_full_name() or item.recorded_by.get_username()
-        return "Tracker seed (statuses as of June 2018)"
+        return gettext("Tracker seed (statuses as of June 2018)")
 
     def item_categories(self, item: StatusChange) -> list[str]:
         return [item.to_status, log_wording.entry_kind(item.from_status, item.to_status)]
@@ -118,10 +132,14 @@ class ThemeStatusChangesFeed(StatusChangesFeed):
         return get_object_or_404(Theme, slug=slug)
 
     def title(self, selection: FeedSelection) -> str:
-        return f"Canada–Japan recommendation tracker: status changes in “{selection.subject.name}”"
+        return gettext("Canada–Japan recommendation tracker: status changes in “%(theme)s”") % {
+            "theme": selection.subject.name
+        }
 
     def subtitle(self, selection: FeedSelection) -> str:
-        return f"Status changes to the items of the theme “{selection.subject.name}”, newest first."
+        return gettext("Status changes to the items of the theme “%(theme)s”, newest first.") % {
+            "theme": selection.subject.name
+        }
 
     def link(self, selection: FeedSelection) -> str:
         return reverse("recommendations:recommendation-list") + f"?theme={selection.subject.slug}"
@@ -143,15 +161,22 @@ class RecommendationStatusChangesFeed(StatusChangesFeed):
         try:
             CODE_VALIDATOR(code)  # refuses NUL bytes and other junk before any query
         except ValidationError:
-            raise Http404(f"No recommendation has the code “{code.replace(chr(0), '')}”.") from None
+            raise Http404(
+                gettext("No recommendation has the code “%(code)s”.") % {"code": code.replace(chr(0), "")}
+            ) from None
         return get_object_or_404(Recommendation, code=code)
 
     def title(self, selection: FeedSelection) -> str:
-        return f"Canada–Japan recommendation tracker: status changes of {selection.subject.code}"
+        return gettext("Canada–Japan recommendation tracker: status changes of %(code)s") % {
+            "code": selection.subject.code
+        }
 
     def subtitle(self, selection: FeedSelection) -> str:
         item = selection.subject
-        return f"Status changes of {item.code} “{item.title}”, newest first."
+        return gettext("Status changes of %(code)s “%(title)s”, newest first.") % {
+            "code": item.code,
+            "title": item.title,
+        }
 
     def link(self, selection: FeedSelection) -> str:
         return selection.subject.get_absolute_url()

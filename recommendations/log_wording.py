@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime
 
+from django.utils.translation import gettext
+
 from recommendations.vocabulary import Status
 
 # What kind of entry it is, as the API names it.
@@ -40,12 +42,19 @@ def _day(on: datetime.date | str) -> str:
 def entry_summary(from_status: str, to_status: str, effective_date: datetime.date | str) -> str:
     """Return the entry in a sentence (no capital, no full stop), e.g. "still In progress, reviewed on 2024-05-01"."""
     if is_reassessment(from_status, to_status):
-        return f"still {_label(to_status)}, reviewed on {_day(effective_date)}"
-    return f"status changed from {_label(from_status)} to {_label(to_status)}, effective {_day(effective_date)}"
+        return gettext("still %(status)s, reviewed on %(day)s") % {
+            "status": _label(to_status),
+            "day": _day(effective_date),
+        }
+    return gettext("status changed from %(from)s to %(to)s, effective %(day)s") % {
+        "from": _label(from_status),
+        "to": _label(to_status),
+        "day": _day(effective_date),
+    }
 
 
 def entry_headline(from_status: str, to_status: str) -> str:
     """Return the entry in a few words, for a title: "In progress → Implemented" or "still In progress (reviewed)"."""
     if is_reassessment(from_status, to_status):
-        return f"still {_label(to_status)} (reviewed)"
+        return gettext("still %(status)s (reviewed)") % {"status": _label(to_status)}
     return f"{_label(from_status)} → {_label(to_status)}"

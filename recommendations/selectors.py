@@ -23,10 +23,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from recommendations.filters import RecommendationFilterSet
 from recommendations.models import (
@@ -50,11 +52,11 @@ SECTION_SEPARATOR = " › "
 
 # The facets of the list page, in the order shown: (query parameter, label).
 FACETS: tuple[tuple[str, str], ...] = (
-    ("theme", "Theme"),
-    ("status", "Status"),
-    ("source", "Source"),
-    ("level", "Level"),
-    ("owner", "Owner"),
+    ("theme", gettext_lazy("Theme")),
+    ("status", gettext_lazy("Status")),
+    ("source", gettext_lazy("Source")),
+    ("level", gettext_lazy("Level")),
+    ("owner", gettext_lazy("Owner")),
 )
 
 
@@ -119,8 +121,17 @@ class Progress:
 
     def summary(self) -> str:
         """Return the bar's text equivalent, e.g. '3 implemented, 2 in progress, 40 not assessed (of 45)'."""
-        parts = [f"{c.count} {c.label.lower()}" for c in self.nonzero]
-        return f"{', '.join(parts)} (of {self.total})" if parts else "no items"
+        if not self.nonzero:
+            return gettext("no items")
+        parts = [
+            pgettext("a count of items at a status", "%(count)s %(status)s")
+            % {"count": intcomma(c.count), "status": str(c.label).lower()}
+            for c in self.nonzero
+        ]
+        return gettext("%(counts)s (of %(total)s)") % {
+            "counts": pgettext("between the counts of a summary", ", ").join(parts),
+            "total": intcomma(self.total),
+        }
 
 
 def _with_not_assessed(total: int, assessed: dict[str, int]) -> dict[str, int]:
@@ -206,7 +217,7 @@ def status_by_theme(as_of: datetime.date | None = None) -> list[ProgressRow]:
     themed = Recommendation.themes.through.objects.filter(recommendation_id=OuterRef("pk"))
     without = progress_of(Recommendation.objects.filter(~Exists(themed)), as_of)
     if without.total:
-        rows.append(ProgressRow(label="No theme yet", url="", progress=without))
+        rows.append(ProgressRow(label=gettext("No theme yet"), url="", progress=without))
     return rows
 
 
@@ -586,7 +597,7 @@ def _shown(value) -> str:
 def edit_rows(edit: RecommendationEdit) -> list[EditRow]:
     """Return an edit's changes field by field, labelled and written out for reading."""
     labels = {f.name: str(f.verbose_name) for f in Recommendation._meta.get_fields() if hasattr(f, "verbose_name")}
-    labels["links"] = "links"
+    labels["links"] = gettext("links")
     return [
         EditRow(labels.get(name, name), _shown(change.get("before")), _shown(change.get("after")))
         for name, change in edit.changes.items()

@@ -18,6 +18,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView, TemplateView
 
 from recommendations import dashboard, research, selectors
@@ -58,23 +60,23 @@ AS_OF_PARAMETER = "as_of"
 
 # Filters of the address that are not facets, shown as removable choices: (parameter, label).
 OTHER_FILTER_LABELS = {
-    "parent": "Part of",
-    "updated_since": "Updated since",
-    "overdue": "Overdue",
-    "due_before": "Due on or before",
-    "due_after": "Due on or after",
-    "priority": "Priority",
-    "code": "Items",
+    "parent": _("Part of"),
+    "updated_since": _("Updated since"),
+    "overdue": _("Overdue"),
+    "due_before": _("Due on or before"),
+    "due_after": _("Due on or after"),
+    "priority": _("Priority"),
+    "code": _("Items"),
 }
 
 # Sort choices offered on the list page: (parameter value, label).
 SORT_CHOICES: tuple[tuple[str, str], ...] = (
-    ("", "Document order (best match first when searching)"),
-    ("code", "Code"),
-    ("status", "Status"),
-    ("-status_date", "Status date, newest first"),
-    ("-updated_at", "Last updated, newest first"),
-    ("due_date", "Due date, earliest first"),
+    ("", _("Document order (best match first when searching)")),
+    ("code", _("Code")),
+    ("status", _("Status")),
+    ("-status_date", _("Status date, newest first")),
+    ("-updated_at", _("Last updated, newest first")),
+    ("due_date", _("Due date, earliest first")),
 )
 
 
@@ -279,7 +281,9 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
         known = {value for value, _ in choices}
         if current and current not in known and current.lstrip("-") in ORDERING_FIELDS:
             label = ORDERING_FIELDS[current.lstrip("-")][1]
-            choices.append((current, f"{label}{', reversed' if current.startswith('-') else ''}"))
+            if current.startswith("-"):
+                label = gettext("%(sort)s, reversed") % {"sort": label}
+            choices.append((current, label))
         return choices
 
     @staticmethod
@@ -287,14 +291,18 @@ class RecommendationListView(RecommendationFilterMixin, ListView):
         """Each refused parameter with its message and, where the page shows that filter, a link to it."""
         shown = {name for name, _ in selectors.FACETS} | {"search", "ordering", "as_of", *OTHER_FILTER_LABELS}
         return [
-            {"name": name or "(unnamed)", "anchor": f"filter-{name}" if name in shown else "", "message": message}
+            {
+                "name": name or gettext("(unnamed)"),
+                "anchor": f"filter-{name}" if name in shown else "",
+                "message": message,
+            }
             for name, messages in errors.items()
             for message in messages
         ]
 
     def _other_filters(self, data: QueryDict) -> list[dict]:
         """Filters chosen in the URL that are not facets (search, parent, updated_since…), with remove links."""
-        labels = {"search": "Search", **OTHER_FILTER_LABELS}
+        labels = {"search": pgettext_lazy("filter", "Search"), **OTHER_FILTER_LABELS}
         return [
             {
                 "name": name,
@@ -321,7 +329,7 @@ class RecommendationDetailView(AsOfMixin, DetailView):
 
     def get_object(self, queryset=None):
         code = self.kwargs["code"]
-        not_found = f"No recommendation has the code “{code.replace(chr(0), '')}”."
+        not_found = gettext("No recommendation has the code “%(code)s”.") % {"code": code.replace(chr(0), "")}
         try:
             CODE_VALIDATOR(code)  # refuses NUL bytes and other junk before any query
         except ValidationError as exc:
@@ -476,7 +484,7 @@ class ResearchLogView(TemplateView):
             return context
         entry = research.entry(name)
         if entry is None:
-            raise Http404(f"No research entry is called “{name.replace(chr(0), '')}”.")
+            raise Http404(gettext("No research entry is called “%(name)s”.") % {"name": name.replace(chr(0), "")})
         item = Recommendation.objects.filter(code=name.upper()).only("code", "title").first()
         context.update(entry=entry, item=item)
         return context

@@ -324,8 +324,9 @@ def test_item_page_flags_the_dead_link_beside_the_evidence_and_in_the_timeline(
     assert page.count('data-testid="dead-link"') == 2
     assert page.count(f'href="{archived}"') == 2
     assert page.count(f'href="{base}/gone"') == 2
-    today = timezone.localdate().isoformat()
-    assert f'link dead since <time datetime="{today}">{today}</time>' in page
+    today = timezone.localdate()
+    shown = f"{today.day} {today:%b %Y}"  # English SHORT_DATE_FORMAT, "1 Jun 2018"
+    assert f'link dead since <time datetime="{today.isoformat()}">{shown}</time>' in page
     # A server error once is not a dead link yet.
     assert f"web.archive.org/web/{timezone.localdate():%Y%m%d}/{base}/broken" not in page
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
 
 from recommendations import log_wording
+from recommendations.vocabulary import Status
 
 register = template.Library()
 
@@ -25,3 +27,9 @@ def entry_summary(change) -> str:
 def entry_headline(change) -> str:
     """{{ c|entry_headline }}: "Not assessed → In progress" or "still In progress (reviewed)"."""
     return log_wording.entry_headline(change.from_status, change.to_status)
+
+
+@register.filter
+def status_badge(code: str):
+    """{{ c.to_status|status_badge }}: the status as includes/status.html draws it, for a translated sentence."""
+    return format_html('<span class="status status--{}">{}</span>', code, Status(code).label)
