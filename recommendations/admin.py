@@ -838,7 +838,7 @@ class RecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description=_("item"), ordering="recommendation__code")
+    @admin.display(description=pgettext_lazy("admin column", "item"), ordering="recommendation__code")
     def item_code(self, obj):
         url = reverse("admin:recommendations_recommendation_change", args=[obj.recommendation_id])
         return format_html('<a href="{}">{}</a>', url, obj.recommendation.code)

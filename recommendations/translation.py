@@ -41,6 +41,7 @@ def translation_of(field: models.Field, language: str) -> models.Field:
     clone._unique = False
     clone.db_index = False
     clone.default = ""
+    clone.db_default = ""  # so that a bulk load naming only the English columns leaves them empty
     clone.help_text = gettext_lazy("Left empty, readers see the English, marked as such.")
     # "title (French)": the English field's name is known once the model is built, hence lazy.
     clone.verbose_name = _label(field, language)

@@ -87,7 +87,12 @@ def test_list_page_shows_every_item_with_landmarks_and_as_of_stamp(client, items
 def test_pages_use_no_external_assets_or_scripts(client, items):
     html = client.get(LIST_URL).content.decode()
     assert "<script" not in html
-    assets = re.findall(r'<link[^>]+href="([^"]+)"', html) + re.findall(r'<img[^>]+src="([^"]+)"', html)
+    # The page's versions in other languages are links, not assets: absolute, as hreflang wants, on this host.
+    alternates = re.findall(r'<link rel="alternate" hreflang="[^"]+" href="([^"]+)"', html)
+    assert alternates and all(href.startswith("http://testserver/") for href in alternates)
+    assets = re.findall(r'<link(?![^>]*hreflang)[^>]+href="([^"]+)"', html) + re.findall(
+        r'<img[^>]+src="([^"]+)"', html
+    )
     assert assets and all(not href.startswith(("http:", "https:", "//")) for href in assets)
     assert "/static/recommendations/tracker.css" in html
 

@@ -10,12 +10,14 @@ from an English address to the same page in their language.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse, translate_url
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils import translation
 from django.utils.translation import get_language_from_path
 
 # Addresses outside the pages and the admin: one address each, whatever the language.
@@ -61,7 +63,10 @@ def choose_language(request: HttpRequest, language: str) -> HttpResponse:
     next_url = request.GET.get("next") or "/"
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=False):
         next_url = "/"
-    response = HttpResponseRedirect(translate_url(next_url, language))
+    # The address is read in its own language (its prefix), then written in the chosen one.
+    with translation.override(get_language_from_path(urlsplit(next_url).path) or settings.LANGUAGE_CODE):
+        target = translate_url(next_url, language)
+    response = HttpResponseRedirect(target)
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,

@@ -22,126 +22,126 @@ class Migration(migrations.Migration):
             model_name="owner",
             name="description_fr",
             field=models.TextField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such."
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such."
             ),
         ),
         migrations.AddField(
             model_name="owner",
             name="description_ja",
             field=models.TextField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such."
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such."
             ),
         ),
         migrations.AddField(
             model_name="owner",
             name="name_fr",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
             ),
         ),
         migrations.AddField(
             model_name="owner",
             name="name_ja",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="due_date_note_fr",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="due_date_note_ja",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="editorial_note_fr",
             field=models.TextField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such."
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such."
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="editorial_note_ja",
             field=models.TextField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such."
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such."
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="priority_note_fr",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="priority_note_ja",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="schedule_note_fr",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="schedule_note_ja",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="title_fr",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="title_ja",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
             ),
         ),
         migrations.AddField(
             model_name="theme",
             name="description_fr",
             field=models.TextField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such."
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such."
             ),
         ),
         migrations.AddField(
             model_name="theme",
             name="description_ja",
             field=models.TextField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such."
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such."
             ),
         ),
         migrations.AddField(
             model_name="theme",
             name="name_fr",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=100
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=100
             ),
         ),
         migrations.AddField(
             model_name="theme",
             name="name_ja",
             field=models.CharField(
-                blank=True, default="", help_text="Left empty, readers see the English, marked as such.", max_length=100
+                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=100
             ),
         ),
         migrations.RunPython(reinstall_sqlite_search, migrations.RunPython.noop),
