@@ -36,6 +36,7 @@ from django.utils.translation import gettext
 from recommendations.models import Recommendation, Source, StatusChange, StatusPeriod
 from recommendations.selectors import Progress, _with_not_assessed, list_url
 from recommendations.timeline import in_effect_q, is_overdue, overdue_q, with_overdue
+from recommendations.translation import with_translations
 from recommendations.vocabulary import Status
 
 # How many of the latest status changes, and of the overdue items, the front page lists.
@@ -95,8 +96,7 @@ def latest_changes(limit: int = LATEST_CHANGES_SHOWN) -> tuple[StatusChange, ...
             "note",
             "effective_date",
             "recorded_at",
-            "recommendation__code",
-            "recommendation__title",
+            *with_translations(Recommendation, "recommendation__code", "recommendation__title"),
         )
         .order_by("-effective_date", "-id")[:limit]
     )
@@ -137,7 +137,9 @@ def front_page(*, counts: Mapping[str, int] | None = None, today: datetime.date 
     overdue_items = tuple(
         with_overdue(overdue, today)
         .order_by(F("due_date").asc(nulls_last=True), "pk")
-        .only("code", "title", "status", "due_date", "schedule_months")[:OVERDUE_SHOWN]
+        .only(*with_translations(Recommendation, "code", "title", "status", "due_date", "schedule_months"))[
+            :OVERDUE_SHOWN
+        ]
     )
     for item in overdue_items:
         # Which way each is overdue: by its due date (the rule without a schedule), or by its schedule.

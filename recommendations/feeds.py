@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from recommendations import log_wording
 from recommendations.filters import StatusChangeFeedFilterSet
 from recommendations.models import CODE_VALIDATOR, Recommendation, StatusChange, Theme
+from recommendations.translation import words
 
 FEED_LENGTH = 50
 
@@ -86,7 +87,7 @@ class StatusChangesFeed(Feed):
         return gettext("%(code)s: %(change)s — %(title)s") % {
             "code": item.recommendation.code,
             "change": headline,
-            "title": item.recommendation.title,
+            "title": words(item.recommendation, "title").text,
         }
 
     def item_description(self, item: StatusChange) -> str:
@@ -133,12 +134,12 @@ class ThemeStatusChangesFeed(StatusChangesFeed):
 
     def title(self, selection: FeedSelection) -> str:
         return gettext("Canada–Japan recommendation tracker: status changes in “%(theme)s”") % {
-            "theme": selection.subject.name
+            "theme": words(selection.subject, "name").text
         }
 
     def subtitle(self, selection: FeedSelection) -> str:
         return gettext("Status changes to the items of the theme “%(theme)s”, newest first.") % {
-            "theme": selection.subject.name
+            "theme": words(selection.subject, "name").text
         }
 
     def link(self, selection: FeedSelection) -> str:
@@ -175,7 +176,7 @@ class RecommendationStatusChangesFeed(StatusChangesFeed):
         item = selection.subject
         return gettext("Status changes of %(code)s “%(title)s”, newest first.") % {
             "code": item.code,
-            "title": item.title,
+            "title": words(item, "title").text,
         }
 
     def link(self, selection: FeedSelection) -> str:

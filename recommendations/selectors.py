@@ -46,6 +46,7 @@ from recommendations.models import (
 from recommendations.search import is_ranked
 from recommendations.seeding import normalize_whitespace
 from recommendations.timeline import periods_in_effect, with_status_on
+from recommendations.translation import sort_key, with_translations, words
 from recommendations.vocabulary import CLOSED_STATUSES, RELATION_INVERSE_LABELS, Level, Status
 
 SECTION_SEPARATOR = " › "
@@ -206,7 +207,7 @@ def status_by_theme(as_of: datetime.date | None = None) -> list[ProgressRow]:
     as_of_value = as_of.isoformat() if as_of else None
     rows = [
         ProgressRow(
-            label=theme.name,
+            label=words(theme, "name").text,
             slug=theme.slug,
             url=list_url([("theme", theme.slug), *([("as_of", as_of_value)] if as_of_value else [])]),
             progress=Progress.from_counts(counts.get(theme.pk, {})),
@@ -457,7 +458,7 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
     options: dict[str, list[FacetOption]] = {}
     theme_counts = related("theme", "themes", "theme_id")
     options["theme"] = [
-        FacetOption(t.slug, t.name, theme_counts.get(t.pk, 0), t.slug in chosen["theme"])
+        FacetOption(t.slug, words(t, "name").text, theme_counts.get(t.pk, 0), t.slug in chosen["theme"])
         for t in Theme.objects.order_by("position", "name")
     ]
     # With `as_of`, the status facet counts the status on that date, from the status periods in effect.
@@ -475,9 +476,17 @@ def facet_counts(filterset: RecommendationFilterSet) -> list[Facet]:
         FacetOption(v.value, v.label, level_counts.get(v.value, 0), v.value in chosen["level"]) for v in Level
     ]
     owner_counts = related("owner", "owners", "owner_id")
+    # Each country's bodies in the alphabetical order of the reader's language.
+    owners = sorted(Owner.objects.all(), key=lambda o: (o.country, sort_key(words(o, "name").text)))
     options["owner"] = [
-        FacetOption(o.slug, o.name, owner_counts.get(o.pk, 0), o.slug in chosen["owner"], hint=o.get_country_display())
-        for o in Owner.objects.order_by("country", "name")
+        FacetOption(
+            o.slug,
+            words(o, "name").text,
+            owner_counts.get(o.pk, 0),
+            o.slug in chosen["owner"],
+            hint=o.get_country_display(),
+        )
+        for o in owners
     ]
     facets = []
     for name, label in FACETS:
@@ -523,7 +532,7 @@ _BRIEF_SOURCE_COLUMNS = ("source__slug", "source__short_title", "source__publish
 
 
 def _brief_columns(prefix: str = "") -> list[str]:
-    return [prefix + column for column in (*_BRIEF_COLUMNS, *_BRIEF_SOURCE_COLUMNS)]
+    return [prefix + column for column in (*with_translations(Recommendation, *_BRIEF_COLUMNS), *_BRIEF_SOURCE_COLUMNS)]
 
 
 def recommendation_story(code: str) -> Recommendation:
@@ -759,7 +768,13 @@ def source_items(source: Source, as_of: datetime.date | None = None) -> QuerySet
     items = (
         source.recommendations.select_related("parent")
         .order_by("position")
-        .only("code", "title", "status", "status_date", "section", "parent__code", "due_date", "position", "source")
+        .only(
+            *with_translations(
+                Recommendation, "code", "title", "status", "status_date", "section", "parent__code", "due_date"
+            ),
+            "position",
+            "source",
+        )
     )
     return with_status_on(items, as_of) if as_of else items
 

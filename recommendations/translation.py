@@ -11,6 +11,7 @@ such columns: they stay as published.
 from __future__ import annotations
 
 import copy
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -75,6 +76,19 @@ def translation_columns(model: type[models.Model]) -> tuple[str, ...]:
     return tuple(column(name, language) for name in translated_fields(model) for language in OTHER_LANGUAGES)
 
 
+def with_translations(model: type[models.Model], *names: str) -> tuple[str, ...]:
+    """Column names for `.only()`: each name, and after a translated field of `model` its column in each other
+    language (`"title"` → `"title", "title_fr", "title_ja"`; `"recommendation__title"` likewise), so that
+    showing the words in the reader's language reads no deferred column one row at a time."""
+    translated = translated_fields(model)
+    columns = []
+    for name in names:
+        columns.append(name)
+        if name.rsplit("__", 1)[-1] in translated:
+            columns += [f"{name}_{language}" for language in OTHER_LANGUAGES]
+    return tuple(columns)
+
+
 def active_language() -> str:
     """The interface's language for this request, reduced to one of the tracker's (`fr-ca` → `fr`)."""
     code = (translation.get_language() or ORIGINAL_LANGUAGE).split("-")[0].lower()
@@ -115,3 +129,10 @@ def _choose(read, name: str, language: str | None) -> Words:
     if translated.strip():
         return Words(translated, language)
     return Words(original, ORIGINAL_LANGUAGE, fallback=bool(original))
+
+
+def sort_key(text: str) -> str:
+    """A key that sorts names as a reader expects in any of the languages: accents and case aside
+    (« Énergie » beside « energie »), Japanese kana with and without voicing marks side by side."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c) and c not in "\u3099\u309a").casefold()

@@ -38,6 +38,7 @@ from recommendations.timeline import (
     next_occurrence_due,
     with_overdue,
 )
+from recommendations.translation import with_translations
 from recommendations.vocabulary import (
     CLOSED_STATUSES,
     RELATION_INVERSE_LABELS,
@@ -485,7 +486,11 @@ class ResearchLogView(TemplateView):
         entry = research.entry(name)
         if entry is None:
             raise Http404(gettext("No research entry is called “%(name)s”.") % {"name": name.replace(chr(0), "")})
-        item = Recommendation.objects.filter(code=name.upper()).only("code", "title").first()
+        item = (
+            Recommendation.objects.filter(code=name.upper())
+            .only(*with_translations(Recommendation, "code", "title"))
+            .first()
+        )
         context.update(entry=entry, item=item)
         return context
 

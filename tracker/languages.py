@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse, translate_url
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils import translation
 from django.utils.translation import get_language_from_path
 
 # Addresses outside the pages and the admin: one address each, whatever the language.

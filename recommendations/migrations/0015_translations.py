@@ -36,28 +36,44 @@ class Migration(migrations.Migration):
             model_name="owner",
             name="name_fr",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=200,
             ),
         ),
         migrations.AddField(
             model_name="owner",
             name="name_ja",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=200,
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="due_date_note_fr",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=300,
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="due_date_note_ja",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=300,
             ),
         ),
         migrations.AddField(
@@ -78,42 +94,66 @@ class Migration(migrations.Migration):
             model_name="recommendation",
             name="priority_note_fr",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=300,
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="priority_note_ja",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=300,
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="schedule_note_fr",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=300,
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="schedule_note_ja",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=300
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=300,
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="title_fr",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=200,
             ),
         ),
         migrations.AddField(
             model_name="recommendation",
             name="title_ja",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=200
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=200,
             ),
         ),
         migrations.AddField(
@@ -134,14 +174,22 @@ class Migration(migrations.Migration):
             model_name="theme",
             name="name_fr",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=100
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=100,
             ),
         ),
         migrations.AddField(
             model_name="theme",
             name="name_ja",
             field=models.CharField(
-                blank=True, db_default="", default="", help_text="Left empty, readers see the English, marked as such.", max_length=100
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Left empty, readers see the English, marked as such.",
+                max_length=100,
             ),
         ),
         migrations.RunPython(reinstall_sqlite_search, migrations.RunPython.noop),

@@ -10,18 +10,20 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext
 
+from recommendations import highlight as marks
 from recommendations.translation import ORIGINAL_LANGUAGE, active_language, words, words_of_row
 
 register = template.Library()
 
 
-def _shown(chosen):
+def _shown(chosen, html=None):
+    """The words (or `html`, their marked-up form), and, for English standing in, its `lang` and the mark."""
     if not chosen.fallback:
-        return chosen.text
+        return html if html is not None else chosen.text
     return format_html(
         '<span lang="{}">{}</span><span class="untranslated-mark" title="{}">{}</span>',
         chosen.language,
-        chosen.text,
+        html if html is not None else chosen.text,
         gettext("Not yet translated: shown in English."),
         gettext("in English"),
     )
@@ -31,6 +33,13 @@ def _shown(chosen):
 def words_html(obj, name):
     """Field `name` of `obj` (a model or a row read as a dict) in the page's language, the English marked."""
     return _shown(words_of_row(obj, name) if isinstance(obj, dict) else words(obj, name))
+
+
+@register.simple_tag
+def words_highlighted(obj, name, search):
+    """`words_html`, with the words a search matched in <mark> (see recommendations.highlight)."""
+    chosen = words(obj, name)
+    return _shown(chosen, marks.highlight(chosen.text, search) if search else None)
 
 
 @register.filter
