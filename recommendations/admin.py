@@ -30,6 +30,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
 from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -64,7 +65,19 @@ from recommendations.services import (
     recommendation_update,
 )
 from recommendations.timeline import overdue_q
+from recommendations.translation import (
+    LANGUAGE_NAMES_IN_TEXT,
+    OTHER_LANGUAGES,
+    column,
+    translated_fields,
+    translation_columns,
+    with_translations,
+    words,
+)
 from recommendations.vocabulary import LinkStatus, Status
+
+# The item's title and notes in the other languages: a fieldset of their own for each language.
+TRANSLATION_COLUMNS = frozenset(translation_columns(Recommendation))
 
 STALE_AFTER_DAYS = 365
 # Web addresses typed without a scheme are taken as https.
@@ -265,7 +278,7 @@ class RecommendationAdmin(admin.ModelAdmin):
     list_display = ["code", "title_line", "status_badge", "status_day", "owner_names", "source_name"]
     list_display_links = ["code", "title_line"]
     list_filter = ["status", "themes", "source", "owners", "level", HasEvidenceFilter, FreshnessFilter]
-    search_fields = ["code", "title", "text"]
+    search_fields = ["code", *with_translations(Recommendation, "title"), "text"]
     # A page an analyst can scan; the rest is a click (or "Show all") away.
     list_per_page = 25
     list_max_show_all = 500
@@ -287,7 +300,14 @@ class RecommendationAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["code", "source", "section", "parent", "quoted_text"]}),
         (_("Status"), {"fields": ["current_status", "status_log"]}),
-        (_("Tracking"), {"fields": RecommendationAdminForm.Meta.fields}),
+        (_("Tracking"), {"fields": [f for f in RecommendationAdminForm.Meta.fields if f not in TRANSLATION_COLUMNS]}),
+        *[
+            (
+                format_lazy(_("Its title and notes in {language}"), language=LANGUAGE_NAMES_IN_TEXT[language]),
+                {"fields": [column(name, language) for name in translated_fields(Recommendation)]},
+            )
+            for language in OTHER_LANGUAGES
+        ],
         (_("Edit history (append-only)"), {"fields": ["edit_log"], "classes": ["collapse"]}),
         (
             pgettext_lazy("the item's stored record", "Record"),
@@ -317,7 +337,8 @@ class RecommendationAdmin(admin.ModelAdmin):
     # --- the list: one line per item ---------------------------------------------------
     @admin.display(description=_("title"), ordering="title")
     def title_line(self, obj):
-        return format_html('<span class="tracker-oneline" title="{}">{}</span>', obj.title, obj.title)
+        shown = words(obj, "title").text
+        return format_html('<span class="tracker-oneline" title="{}">{}</span>', shown, shown)
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
@@ -966,15 +987,15 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.register(Theme)
 class ThemeAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "position"]
-    search_fields = ["name"]
+    list_display = ["name", *with_translations(Theme, "name")[1:], "slug", "position"]
+    search_fields = [*with_translations(Theme, "name")]
 
 
 @admin.register(Owner)
 class OwnerAdmin(admin.ModelAdmin):
-    list_display = ["name", "former_names", "country", "kind"]
+    list_display = [*with_translations(Owner, "name"), "former_names", "country", "kind"]
     list_filter = ["country", "kind"]
-    search_fields = ["name", "former_names"]
+    search_fields = [*with_translations(Owner, "name"), "former_names"]
 
 
 @admin.register(RecommendationLink)

@@ -669,3 +669,25 @@ def test_a_bulk_change_is_checked_against_the_versions_shown(
     assert "Record it for all 2 items as they are now" in response.content.decode()
     done = client.post(url, {**post, "item_versions": response.context["retry_versions"]}, follow=True)
     assert "Recorded “Not started” for 2 items" in done.content.decode()
+
+
+def test_analyst_edits_the_translations_in_the_french_admin(client, analyst, recommendation):
+    client.force_login(analyst)
+    french_url = "/fr" + change_url(recommendation)  # read before a French page makes French the active language
+    page = client.get(french_url)
+    body = page.content.decode()
+    # A fieldset per language, named in the admin's language, holding the title and every note.
+    assert "Son titre et ses notes en japonais" in body
+    assert 'name="title_ja"' in body and 'name="editorial_note_fr"' in body
+    data = _change_form_data(page)
+    data["title_fr"] = "Les ministres se rencontrent chaque année"
+    response = client.post(french_url, data)
+    assert response.status_code == 302
+    item = Recommendation.objects.get(pk=recommendation.pk)
+    assert item.title_fr == "Les ministres se rencontrent chaque année"
+    assert item.edits.filter(changes__has_key="title_fr", edited_by=analyst).exists()
+    # The French change list shows the French title.
+    assert (
+        "Les ministres se rencontrent chaque année"
+        in client.get("/fr/admin/recommendations/recommendation/").content.decode()
+    )
