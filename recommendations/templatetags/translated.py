@@ -52,3 +52,9 @@ def words_text(obj, name):
 def original_language_note():
     """On a page in French or Japanese, the line that says a quotation is the original English."""
     return {"shown": active_language() != ORIGINAL_LANGUAGE}
+
+
+@register.filter
+def as_english(value):
+    """A value of the record that stands in English on every page (a document's title, its authors): `lang="en"`."""
+    return format_html('<span lang="en">{}</span>', value) if value else ""
