@@ -58,7 +58,8 @@ READ_TEXT = """
 """
 
 # English words that are not French words: one of them in a French page's own text is English left over.
-_ENGLISH_ONLY = """the and with from this that these those which what when where who how why items item show shows showing
+_ENGLISH_ONLY = """
+    the and with from this that these those which what when where who how why items item show shows showing
     status statuses recorded since overdue search filter filters next previous all none not by for of to
     is are was were has have been being will would should could can may must its their your our
     themes owner owners recommendation recommendations progress methodology evidence timeline history
@@ -68,7 +69,8 @@ _ENGLISH_ONLY = """the and with from this that these those which what when where
     results result found nothing empty yet still only also other same each every any some"""
 ENGLISH_ONLY = frozenset(_ENGLISH_ONLY.split())
 # Latin-script words a Japanese page may show: codes, formats, acronyms and proper names in their own script.
-_JAPANESE_ALLOWED = """API JSON CSV Atom RSS UTC ACSA GSOMIA ASEAN ARF APEC CSCAP NATO UN UNCLOS PKO ODA FOIP NPT P-M CP-140 HADR
+_JAPANESE_ALLOWED = """
+    API JSON CSV Atom RSS UTC ACSA GSOMIA ASEAN ARF APEC CSCAP NATO UN UNCLOS PKO ODA FOIP NPT P-M CP-140 HADR
     SDF JSDF CAF DND GAC MOFA MOD JIIA CDS RCN ETag URL HTTP HTTPS YYYY-MM-DD Django English Français"""
 JAPANESE_ALLOWED = frozenset(_JAPANESE_ALLOWED.split())
 CODE = re.compile(r"^[A-Z0-9]+(?:[-.][A-Z0-9]+)+$")
