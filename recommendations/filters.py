@@ -39,6 +39,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.forms.utils import ErrorDict, ErrorList
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_lazy as _
 from django_filters.fields import BaseCSVField
 
 from recommendations.models import (
@@ -56,24 +57,33 @@ from recommendations.search_syntax import validate_search
 from recommendations.timeline import STATUS_AS_OF, STATUS_DATE_AS_OF, overdue_q, status_on_in, with_status_on
 from recommendations.vocabulary import Level, Status
 
-ERROR_NUL = "Remove the NUL character (%00) from this parameter."
-ERROR_BAD_DATETIME = "Enter an ISO 8601 date (2018-06-01) or date-time (2018-06-01T12:00:00Z)."
-ERROR_UNKNOWN_SLUGS = "Unknown {what}: {values}. Use one of: {known}."
-ERROR_AS_OF_FORMAT = "Enter a date as YYYY-MM-DD, e.g. 2018-06-01."
-ERROR_AS_OF_FUTURE = "Enter today's date or an earlier one: no status is known after today."
-ERROR_DATE_FORMAT = "Enter a date as YYYY-MM-DD, e.g. 2000-03-31."
-ERROR_BOOLEAN = "Enter true or false."
-ERROR_ORDERING_EMPTY = "Remove the empty sort term: give names separated by single commas, e.g. status,-status_date."
-ERROR_ORDERING_REPEATED = "Give each sort term once: %(terms)s is repeated."
+# The filters' messages, translated when shown (the page's language, or the API request's Accept-Language).
+ERROR_NUL = _("Remove the NUL character (%00) from this parameter.")
+ERROR_BAD_DATETIME = _("Enter an ISO 8601 date (2018-06-01) or date-time (2018-06-01T12:00:00Z).")
+# An unknown slug or code, for each kind of value (whole sentences: French and Japanese words change with
+# the noun). The caller's values and the known ones are parameters of the message, never part of it.
+ERROR_UNKNOWN_SLUGS = {
+    "source": _("Unknown source: %(values)s. Use one of: %(known)s."),
+    "theme": _("Unknown theme: %(values)s. Use one of: %(known)s."),
+    "owner": _("Unknown owner: %(values)s. Use one of: %(known)s."),
+    "parent item": _("Unknown parent item: %(values)s. Use one of: %(known)s."),
+    "item code": _("Unknown item code: %(values)s. Use one of: %(known)s."),
+}
+ERROR_AS_OF_FORMAT = _("Enter a date as YYYY-MM-DD, e.g. 2018-06-01.")
+ERROR_AS_OF_FUTURE = _("Enter today's date or an earlier one: no status is known after today.")
+ERROR_DATE_FORMAT = _("Enter a date as YYYY-MM-DD, e.g. 2000-03-31.")
+ERROR_BOOLEAN = _("Enter true or false.")
+ERROR_ORDERING_EMPTY = _("Remove the empty sort term: give names separated by single commas, e.g. status,-status_date.")
+ERROR_ORDERING_REPEATED = _("Give each sort term once: %(terms)s is repeated.")
 
 ORDERING_FIELDS = {
     # parameter value: (model ordering, label)
-    "reading": (READING_ORDER, "Document order"),
-    "code": (("code",), "Code"),
-    "status": (("status", "code"), "Status"),
-    "status_date": (("status_date", "code"), "Status date"),
-    "updated_at": (("updated_at", "id"), "Last updated"),
-    "due_date": (("due_date", "code"), "Due date"),
+    "reading": (READING_ORDER, _("Document order")),
+    "code": (("code",), _("Code")),
+    "status": (("status", "code"), _("Status")),
+    "status_date": (("status_date", "code"), _("Status date")),
+    "updated_at": (("updated_at", "id"), _("Last updated")),
+    "due_date": (("due_date", "code"), _("Due date")),
 }
 # With `as_of`, these orderings use the status (and its date) in effect on that date.
 AS_OF_ORDERING_FIELDS = {
@@ -260,9 +270,9 @@ class SlugsField(forms.Field):
             # The caller's values go in as parameters, never into the message itself: a "%" in a
             # value must not be read as a format directive by whoever renders the error.
             raise ValidationError(
-                ERROR_UNKNOWN_SLUGS.format(what="%(what)s", values="%(values)s", known="%(known)s"),
+                ERROR_UNKNOWN_SLUGS[self.what],
                 code="invalid_choice",
-                params={"what": self.what, "values": ", ".join(missing), "known": ", ".join(known)},
+                params={"values": ", ".join(missing), "known": ", ".join(known)},
             )
 
 
@@ -309,7 +319,7 @@ class ItemCodesFilter(django_filters.Filter):
     field_class = SlugsField
 
     def __init__(self, *, field_name: str = "code", **kwargs) -> None:
-        kwargs.setdefault("label", "Item code")
+        kwargs.setdefault("label", _("Item code"))
         super().__init__(field_name=field_name, model=Recommendation, to_field="code", what="item code", **kwargs)
 
     def filter(self, qs: QuerySet, value):
@@ -416,30 +426,30 @@ FACET_ENTRY_FILTERS = {
 class RecommendationFilterSet(NulSafeFilterSet):
     """Filters, search and ordering shared by the reviewer pages and the API."""
 
-    source = CodesFilter(field_name="source", related_model=Source, to_field="slug", what="source", label="Source")
-    theme = RelatedExistsFilter(through_field="themes", related_model=Theme, what="theme", label="Theme")
-    owner = RelatedExistsFilter(through_field="owners", related_model=Owner, what="owner", label="Owner")
-    status = StatusFilter(choices=Status.choices, label="Status")
+    source = CodesFilter(field_name="source", related_model=Source, to_field="slug", what="source", label=_("Source"))
+    theme = RelatedExistsFilter(through_field="themes", related_model=Theme, what="theme", label=_("Theme"))
+    owner = RelatedExistsFilter(through_field="owners", related_model=Owner, what="owner", label=_("Owner"))
+    status = StatusFilter(choices=Status.choices, label=_("Status"))
     # The item's own column: no join, so no DISTINCT (django-filter's default for multiple choices).
-    level = django_filters.MultipleChoiceFilter(choices=Level.choices, distinct=False, label="Level")
+    level = django_filters.MultipleChoiceFilter(choices=Level.choices, distinct=False, label=_("Level"))
     parent = CodesFilter(
-        field_name="parent", related_model=Recommendation, to_field="code", what="parent item", label="Parent item"
+        field_name="parent", related_model=Recommendation, to_field="code", what="parent item", label=_("Parent item")
     )
-    search = django_filters.CharFilter(method="filter_search", label="Search", validators=[validate_search])
-    updated_since = IsoDateOrDateTimeFilter(field_name="updated_at", lookup_expr="gte", label="Updated since")
+    search = django_filters.CharFilter(method="filter_search", label=_("Search"), validators=[validate_search])
+    updated_since = IsoDateOrDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("Updated since"))
     as_of = AsOfFilter(
-        label="Status as of",
-        help_text="A date (YYYY-MM-DD, not in the future): show each item's status as it stood on that day.",
+        label=_("Status as of"),
+        help_text=_("A date (YYYY-MM-DD, not in the future): show each item's status as it stood on that day."),
     )
     overdue = OverdueFilter(
-        label="Overdue",
-        help_text="true or false: past its due date and not closed, or late on its recurring schedule.",
+        label=_("Overdue"),
+        help_text=_("true or false: past its due date and not closed, or late on its recurring schedule."),
     )
-    due_before = CalendarDateFilter(field_name="due_date", lookup_expr="lte", label="Due on or before")
-    due_after = CalendarDateFilter(field_name="due_date", lookup_expr="gte", label="Due on or after")
-    priority = TrueFalseFilter(field_name="priority", label="Priority")
+    due_before = CalendarDateFilter(field_name="due_date", lookup_expr="lte", label=_("Due on or before"))
+    due_after = CalendarDateFilter(field_name="due_date", lookup_expr="gte", label=_("Due on or after"))
+    priority = TrueFalseFilter(field_name="priority", label=_("Priority"))
     code = ItemCodesFilter()
-    ordering = ReadingOrderingFilter(label="Order by")
+    ordering = ReadingOrderingFilter(label=_("Order by"))
 
     class Meta:
         model = Recommendation
@@ -555,7 +565,7 @@ class StatusChangeFeedFilterSet(NulSafeFilterSet):
     """The change feed's filters (the API's and the site's Atom feeds): `since`, changes recorded at or after a
     moment (date or date-time), and `code`, the changes of just these items."""
 
-    since = IsoDateOrDateTimeFilter(field_name="recorded_at", lookup_expr="gte", label="Recorded since")
+    since = IsoDateOrDateTimeFilter(field_name="recorded_at", lookup_expr="gte", label=_("Recorded since"))
     code = ItemCodesFilter(field_name="recommendation__code")
 
     class Meta:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import snowballstemmer
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 # PostgreSQL's english.stop (share/tsearch_data/english.stop), word for word: these words are
 # left out of every document and every query, on both databases.
@@ -43,7 +44,9 @@ WORD = re.compile(r"[^\W_]+")
 
 # Terms (words and phrases) in one search, at most.
 MAX_TERMS = 32
-ERROR_TOO_MANY_TERMS = "Search with at most {limit} words and phrases: this search has {count}. Leave out some of them."
+ERROR_TOO_MANY_TERMS = _(
+    "Search with at most {limit} words and phrases: this search has {count}. Leave out some of them."
+)
 
 _stemmer = snowballstemmer.stemmer("english")
 

@@ -196,7 +196,7 @@ def test_bad_values_are_errors_naming_the_parameter(items, params, field, words)
     filterset = RecommendationFilterSet(QueryDict(params), Recommendation.objects.all())
     assert not filterset.is_valid()
     assert field in filterset.errors
-    assert any(words in message for message in filterset.errors[field])
+    assert any(str(words) in message for message in filterset.errors[field])
 
 
 def test_an_unknown_slug_error_lists_the_known_ones(items):

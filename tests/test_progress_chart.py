@@ -163,7 +163,7 @@ def test_pages_draw_the_chart_as_svg_with_a_table_of_the_same_numbers(client, hi
     assert heights[0] > 0 and heights[2] == pytest.approx(2 * heights[0], rel=0.01)
     assert svg.count('class="year-bar"') == timezone.localdate().year - 2000 + 1
     legend = html[html.index("Colours, top of each bar to bottom") :]
-    assert all(status.label in legend[: legend.index("</ul>")] for status in Status)
+    assert all(str(status.label) in legend[: legend.index("</ul>")] for status in Status)
 
 
 @pytest.mark.django_db

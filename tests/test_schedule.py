@@ -225,7 +225,7 @@ def test_a_bad_value_is_a_400_naming_the_parameter_on_the_page_and_in_the_api(
     assert response.json()[parameter] == [message]
     page = client.get("/", {parameter: value})
     assert page.status_code == 400
-    assert message in page.content.decode()
+    assert str(message) in page.content.decode()
 
 
 def test_the_list_detail_and_csv_carry_the_due_date_overdue_and_the_schedule(client, scheduled):

@@ -4,8 +4,9 @@ It runs one `SELECT 1` through the default database connection (reusing the
 persistent connection when there is one) and touches nothing else: no session,
 no template, no login. 200 `{"status": "ok"}` when the database answers;
 503 `{"status": "unavailable", "reason": "..."}` when it does not. The reason
-names the failure without the server's address or credentials; the full error
-goes to the log.
+names the failure without the server's address or credentials, in the language of
+the request's Accept-Language as the API's messages (English by default); the full
+error goes to the log. `status` is a code, never translated.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import logging
 
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from recommendations.api.language import answer_in_request_language
+
 logger = logging.getLogger(__name__)
 
-REASON_DATABASE_UNREACHABLE = "The database did not answer: {error}."
+REASON_DATABASE_UNREACHABLE = _("The database did not answer: {error}.")
 
 
 def database_problem(alias: str = "default") -> str | None:
@@ -36,6 +40,7 @@ def database_problem(alias: str = "default") -> str | None:
 
 @never_cache
 @require_safe
+@answer_in_request_language
 def healthz(request: HttpRequest) -> JsonResponse:
     """Answer 200 when the database is reachable, 503 with a reason when it is not."""
     problem = database_problem()

@@ -1,7 +1,8 @@
 """Safe writes: the `ETag` of an item is its version; a write's `If-Match` must name the current one.
 
 `If-Match` accepts `"3"`, `W/"3"`, a bare `3`, a list (`"3", "4"`) and `*` (any
-version). The check runs under a row lock inside the write's transaction, so no
+version), and the tag of a representation in another language, `"3-fr"` (version 3: see
+`language.py`). The check runs under a row lock inside the write's transaction, so no
 other write can slip in between the check and the change.
 """
 
@@ -9,14 +10,17 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext_lazy as _
+
 from recommendations.api.exceptions import PreconditionFailed, PreconditionRequired
 from recommendations.models import Recommendation
 from recommendations.services import StaleVersionError
 
 IF_MATCH = "If-Match"
-_TAG = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
+# A version, with the language of the representation it was read in ("3-fr") or without ("3").
+_TAG = re.compile(r'^(?:W/)?"?([0-9]{1,18})(?:-[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*)?"?$')
 
-ERROR_IF_MATCH_UNREADABLE = (
+ERROR_IF_MATCH_UNREADABLE = _(
     'The If-Match header ({value}) names no version of this item: send the ETag you read, e.g. If-Match: "{current}".'
 )
 

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 DEFAULT_PAGE_SIZE = 50
 
-ERROR_PAGE_SIZE = "Use a page size from 1 to {maximum}."
-ERROR_PAGE = "Use a page number from 1 (the first page)."
-ERROR_PAGE_PAST_END = "There is no page {page}: the last page is {last}."
+ERROR_PAGE_SIZE = _("Use a page size from 1 to {maximum}.")
+ERROR_PAGE = _("Use a page number from 1 (the first page).")
+ERROR_PAGE_PAST_END = _("There is no page {page}: the last page is {last}.")
 
 
 def max_page_size() -> int:
@@ -72,7 +73,7 @@ class TrackerPagination(PageNumberPagination):
         except (TypeError, ValueError):
             number = 0
         if number < 1:
-            raise ValidationError({self.page_query_param: [ERROR_PAGE]})
+            raise ValidationError({self.page_query_param: [str(ERROR_PAGE)]})
         return number
 
     def paginate_queryset(self, queryset, request, view=None, *, count_from=None, count=None):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils import json
@@ -19,10 +20,10 @@ from rest_framework.utils import json
 # The deepest write body is two levels (a status change holding `new_evidence`); 32 leaves room to spare.
 MAX_JSON_DEPTH = 32
 
-ERROR_TOO_DEEP = "The JSON body nests arrays or objects more than {limit} levels deep: send at most {limit} levels."
-ERROR_NOT_TEXT = "The body is not text in {encoding}: send JSON encoded as UTF-8."
+ERROR_TOO_DEEP = _("The JSON body nests arrays or objects more than {limit} levels deep: send at most {limit} levels.")
+ERROR_NOT_TEXT = _("The body is not text in {encoding}: send JSON encoded as UTF-8.")
 # DRF's own wording ("JSON parse error - ..."), which scripts may already look for.
-ERROR_MALFORMED = "JSON parse error - {error}. Send one JSON object."
+ERROR_MALFORMED = _("JSON parse error - {error}. Send one JSON object.")
 
 # A JSON string (with its escapes), or one bracket outside strings.
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)

@@ -7,14 +7,15 @@ token from DRF's authtoken (`python manage.py drf_create_token USERNAME`).
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from recommendations.roles import user_is_analyst
 
-ERROR_ANALYSTS_ONLY = "Only analysts may change the tracker. Ask an administrator to add you to the analyst group."
-ERROR_SIGN_IN_TO_READ = "Sign in, or send an analyst's or reviewer's token, to read the API."
+ERROR_ANALYSTS_ONLY = _("Only analysts may change the tracker. Ask an administrator to add you to the analyst group.")
+ERROR_SIGN_IN_TO_READ = _("Sign in, or send an analyst's or reviewer's token, to read the API.")
 
 # Token first: an anonymous caller then gets 401 with `WWW-Authenticate: Token`, not a bare 403.
 AUTHENTICATION_CLASSES = [TokenAuthentication, SessionAuthentication]

@@ -396,8 +396,8 @@ def recommendation_detail(item: Recommendation, links: Links, as_of: datetime.da
         "themes": [theme.slug for theme in item.themes.all()],
         "owners": [owner.slug for owner in item.owners.all()],
         "status": status,
-        "status_label": Status(status).label,
-        "status_definition": STATUS_DEFINITIONS[Status(status)],
+        "status_label": str(Status(status).label),
+        "status_definition": str(STATUS_DEFINITIONS[Status(status)]),
         "status_date": status_date,
         "as_of": as_of,
         "due_date": item.due_date,
@@ -438,7 +438,7 @@ def recommendation_detail(item: Recommendation, links: Links, as_of: datetime.da
 
 def _label(link, outgoing: bool) -> dict[str, str]:
     label = RelationKind(link.kind).label if outgoing else RELATION_INVERSE_LABELS[link.kind]
-    return {"label": label, "note": link.note}
+    return {"label": str(label), "note": link.note}
 
 
 # --- evidence and status changes -------------------------------------------
@@ -624,8 +624,8 @@ def status_rows(links: Links) -> list[dict[str, Any]]:
     return [
         {
             "code": status.value,
-            "label": status.label,
-            "definition": STATUS_DEFINITIONS[status],
+            "label": str(status.label),
+            "definition": str(STATUS_DEFINITIONS[status]),
             "closed": status in CLOSED_STATUSES,
             "item_count": counts.get(status.value, 0),
             "items": links.items("status", status.value),

@@ -9,6 +9,8 @@ OpenAPI schema shows, and the tests check that the two agree.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -21,14 +23,30 @@ from recommendations.services import ERROR_NOTE_REQUIRED
 from recommendations.translation import translation_columns
 from recommendations.vocabulary import Level, LinkStatus, OwnerCountry, OwnerKind, RelationKind, SourceKind, Status
 
-ERROR_UNKNOWN_REFERENCE = "Unknown {what}: {value}. Use one of: {known}."
-ERROR_REFERENCE_TYPE = "Give the {what} as a text {slug_name}."
-ERROR_READ_ONLY_FIELD = "This field cannot be changed with PATCH."
-ERROR_STATUS_BY_PATCH = "Change the status by POST to this item's status-changes/ (it needs a note and a date)."
-ERROR_EVIDENCE_BOTH = "Give either `evidence` (the id of evidence already recorded) or `new_evidence`, not both."
-ERROR_EVIDENCE_UNKNOWN = "No evidence with id {value} is recorded for {code}; see its evidence/ list."
-ERROR_NOT_TEXT = "Give {field} as text in double quotes, not {kind}."
-ERROR_NOT_UNICODE = "Give {field} as valid Unicode text: remove the unpaired surrogate escape (\\ud800-\\udfff)."
+# A reference by a text key that names nothing known, and one that is not text, for each kind of reference
+# (whole sentences, not a noun put into one: French and Japanese words change with the noun).
+ERROR_UNKNOWN_REFERENCE = {
+    "source": _("Unknown source: {value}. Use one of: {known}."),
+    "theme": _("Unknown theme: {value}. Use one of: {known}."),
+    "owner": _("Unknown owner: {value}. Use one of: {known}."),
+    "analyst": _("Unknown analyst: {value}. Use one of: {known}."),
+}
+ERROR_REFERENCE_TYPE = {
+    "source": _("Give the source as a text slug."),
+    "theme": _("Give the theme as a text slug."),
+    "owner": _("Give the owner as a text slug."),
+    "analyst": _("Give the analyst as a text username."),
+}
+# In "Use one of: {known}." when nothing is known yet.
+NONE_KNOWN = pgettext_lazy("no known value to choose from", "none")
+ERROR_READ_ONLY_FIELD = _("This field cannot be changed with PATCH.")
+ERROR_STATUS_BY_PATCH = _("Change the status by POST to this item's status-changes/ (it needs a note and a date).")
+ERROR_EVIDENCE_BOTH = _("Give either `evidence` (the id of evidence already recorded) or `new_evidence`, not both.")
+ERROR_EVIDENCE_UNKNOWN = _("No evidence with id {value} is recorded for {code}; see its evidence/ list.")
+ERROR_NOT_TEXT = _("Give {field} as text in double quotes, not {kind}.")
+ERROR_NOT_UNICODE = _("Give {field} as valid Unicode text: remove the unpaired surrogate escape (\\ud800-\\udfff).")
+ERROR_NOT_BOOLEAN = _("Give true or false (a JSON boolean).")
+ERROR_NOT_INTEGER = _("Give a whole number (a JSON integer, not text).")
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -36,17 +54,18 @@ class ReferenceField(serializers.RelatedField):
     """A related object given by a text key (a slug, a username); a miss lists the known keys."""
 
     def __init__(self, *, slug_field: str = "slug", what: str, **kwargs) -> None:
+        # `what`: the kind of reference (a key of ERROR_UNKNOWN_REFERENCE), which names it in the messages.
         self.slug_field, self.what = slug_field, what
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str) or "\x00" in data or not data.strip():
-            raise serializers.ValidationError(ERROR_REFERENCE_TYPE.format(what=self.what, slug_name=self.slug_field))
+            raise serializers.ValidationError(str(ERROR_REFERENCE_TYPE[self.what]))
         found = self.get_queryset().filter(**{self.slug_field: data.strip()}).first()
         if found is None:
             known = self.get_queryset().order_by(self.slug_field).values_list(self.slug_field, flat=True)[:50]
             raise serializers.ValidationError(
-                ERROR_UNKNOWN_REFERENCE.format(what=self.what, value=data.strip(), known=", ".join(known) or "none")
+                ERROR_UNKNOWN_REFERENCE[self.what].format(value=data.strip(), known=", ".join(known) or NONE_KNOWN)
             )
         return found
 
@@ -70,7 +89,12 @@ class ReferenceListField(serializers.ManyRelatedField):
 
 
 # What a JSON value that is not a string is, for the message (bool before int: True is an int).
-_JSON_KINDS = ((bool, "true or false"), (int | float, "a number"), (list, "a list"), (dict, "an object"))
+_JSON_KINDS = (
+    (bool, pgettext_lazy("a JSON value that is not text", "true or false")),
+    (int | float, pgettext_lazy("a JSON value that is not text", "a number")),
+    (list, pgettext_lazy("a JSON value that is not text", "a list")),
+    (dict, pgettext_lazy("a JSON value that is not text", "an object")),
+)
 
 
 class TextField(serializers.CharField):
@@ -84,7 +108,7 @@ class TextField(serializers.CharField):
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
-            kind = next((name for types, name in _JSON_KINDS if isinstance(data, types)), "a number")
+            kind = next((name for types, name in _JSON_KINDS if isinstance(data, types)), _JSON_KINDS[1][1])
             self.fail("not_text", field=self.field_name, kind=kind)
         try:
             data.encode("utf-8")
@@ -96,7 +120,7 @@ class TextField(serializers.CharField):
 class JsonBooleanField(serializers.BooleanField):
     """A yes-or-no field that takes only JSON `true` or `false`: DRF's BooleanField would read 0, 1, "yes" or "on"."""
 
-    default_error_messages = {"invalid": "Give true or false (a JSON boolean)."}
+    default_error_messages = {"invalid": ERROR_NOT_BOOLEAN}
 
     def to_internal_value(self, data):
         if not isinstance(data, bool):
@@ -107,7 +131,7 @@ class JsonBooleanField(serializers.BooleanField):
 class JsonIntegerField(serializers.IntegerField):
     """A whole number that takes only a JSON integer: DRF's IntegerField would read "12" or 12.0."""
 
-    default_error_messages = {"invalid": "Give a whole number (a JSON integer, not text)."}
+    default_error_messages = {"invalid": ERROR_NOT_INTEGER}
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int):

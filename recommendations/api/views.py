@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -22,8 +24,9 @@ from rest_framework.response import Response
 
 from recommendations.api import schema, selectors
 from recommendations.api.conditions import expected_version, lock_for_write, require_if_match
-from recommendations.api.exceptions import etag_for
+from recommendations.api.exceptions import OR, etag_for
 from recommendations.api.filtering import FilterBackend
+from recommendations.api.language import mark_language, request_language
 from recommendations.api.pagination import TrackerPagination
 from recommendations.api.parsers import DepthLimitedJSONParser
 from recommendations.api.permissions import AUTHENTICATION_CLASSES, THROTTLE_CLASSES, ReadOpenWriteAnalyst
@@ -53,9 +56,9 @@ from recommendations.services import (
     recommendation_update,
 )
 
-ERROR_FORMAT = "Use {formats}."
-ERROR_NO_ITEM = "No recommendation has the code {code}. Codes look like JN97-A; see /api/recommendations/."
-ERROR_NO_EVIDENCE = "{code} has no evidence with the id {id}; see /api/recommendations/{code}/evidence/."
+ERROR_FORMAT = _("Use {formats}.")
+ERROR_NO_ITEM = _("No recommendation has the code {code}. Codes look like JN97-A; see /api/recommendations/.")
+ERROR_NO_EVIDENCE = _("{code} has no evidence with the id {id}; see /api/recommendations/{code}/evidence/.")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,31}$")
 _CSV = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="`?format=csv`: every matching row.")}
 
@@ -71,6 +74,16 @@ class TrackerAPIView(GenericAPIView):
     filter_backends: list = []
     pagination_class = None
 
+    def dispatch(self, request, *args, **kwargs):
+        # The whole exchange (sign-in, permissions, throttles, the view, its errors, the rendering) in the
+        # language of the request's Accept-Language: the addresses under /api/ carry no language.
+        language = request_language(request)
+        with translation.override(language):
+            response = super().dispatch(request, *args, **kwargs)
+            if callable(getattr(response, "render", None)):
+                response = response.render()
+        return mark_language(response, language)
+
     def handle_exception(self, exc):
         # A CSV was asked for, but an error is a sentence for the script to read: JSON.
         if getattr(self.request, "accepted_renderer", None) is not None and not isinstance(
@@ -84,7 +97,7 @@ class TrackerAPIView(GenericAPIView):
             return super().perform_content_negotiation(request, force)
         except Http404:
             # `?format=` names a format this endpoint does not give: say which it does.
-            formats = " or ".join(f"format={renderer.format}" for renderer in self.get_renderers())
+            formats = str(OR).join(f"format={renderer.format}" for renderer in self.get_renderers())
             raise ValidationError({"format": [ERROR_FORMAT.format(formats=formats)]}) from None
 
     def wants_csv(self) -> bool:
