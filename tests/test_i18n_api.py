@@ -330,3 +330,10 @@ def test_a_missing_page_under_a_language_prefix_is_an_html_page_in_that_language
     english = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE=language)
     assert english.status_code == 404 and english["Content-Type"].startswith("text/html")
     assert english["Content-Language"] == "en"
+
+
+def test_the_health_check_says_its_language_and_keeps_its_codes(client, db):
+    response = client.get("/healthz", HTTP_ACCEPT_LANGUAGE="ja")
+    assert response.status_code == 200 and json.loads(response.content) == {"status": "ok"}
+    speaks(response, "ja")
+    speaks(client.get("/healthz"), "en")

@@ -192,7 +192,8 @@ def if_match_parameter(*, required: bool) -> OpenApiParameter:
         {"type": "string", "minLength": 1, "pattern": "\\S"} if required else OpenApiTypes.STR,
         OpenApiParameter.HEADER,
         required=required,
-        description='The ETag of the item as you read it (e.g. "3"; W/"3" and * are accepted). '
+        description='The ETag of the item as you read it (e.g. "3", or "3-fr" when read with Accept-Language: fr; '
+        'W/"3" and * are accepted). '
         + rule
         + " A stale one gets 412 and nothing is changed: read the item again, then retry with its new ETag.",
     )

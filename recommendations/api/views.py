@@ -216,8 +216,9 @@ class RecommendationDetailView(TrackerAPIView):
         summary="Read one recommendation",
         description="With its evidence, related items across the documents, parent, children and status "
         "history. With `as_of`, `status` (with its label and definition) and `status_date` are those in effect "
-        "on that date; the history is always whole. The `ETag` header is the item's version: send it back as "
-        "`If-Match` when you write.",
+        'on that date; the history is always whole. The `ETag` header is the item\'s version (`"3"`; read with '
+        '`Accept-Language: fr` or `ja`, `"3-fr"` or `"3-ja"`, as labels and definitions are then in that '
+        "language): send it back as `If-Match` when you write.",
         parameters=[schema.CODE_PARAMETER, schema.AS_OF_PARAMETER],
         responses={200: RecommendationDetailSerializer, **schema.errors(400, 401, 403, 404, 406, 429)},
     )
