@@ -287,7 +287,7 @@ class RecommendationAdmin(admin.ModelAdmin):
     readonly_fields = [
         "code",
         "source",
-        "section",
+        "place_in_document",
         "parent",
         "quoted_text",
         "current_status",
@@ -298,7 +298,7 @@ class RecommendationAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["code", "source", "section", "parent", "quoted_text"]}),
+        (None, {"fields": ["code", "source", "place_in_document", "parent", "quoted_text"]}),
         (_("Status"), {"fields": ["current_status", "status_log"]}),
         (_("Tracking"), {"fields": [f for f in RecommendationAdminForm.Meta.fields if f not in TRANSLATION_COLUMNS]}),
         *[
@@ -356,11 +356,13 @@ class RecommendationAdmin(admin.ModelAdmin):
         if not owners:
             return "—"
         shown = format_html_join(
-            ", ", '<abbr title="{}">{}</abbr>', ((o.name, owner_abbreviation(o.name)) for o in owners[:OWNERS_SHOWN])
+            ", ",
+            '<abbr title="{}">{}</abbr>',
+            ((words(o, "name").text, owner_abbreviation(o.name)) for o in owners[:OWNERS_SHOWN]),
         )
         more = len(owners) - OWNERS_SHOWN
         if more > 0:
-            rest = "; ".join(o.name for o in owners[OWNERS_SHOWN:])
+            rest = "; ".join(words(o, "name").text for o in owners[OWNERS_SHOWN:])
             return format_html('{} <abbr class="tracker-more" title="{}">+{}</abbr>', shown, rest, more)
         return shown
 
@@ -369,11 +371,16 @@ class RecommendationAdmin(admin.ModelAdmin):
         return format_html('<abbr title="{}">{}</abbr>', obj.source.short_title, source_abbreviation(obj.source))
 
     # --- the item's page ---------------------------------------------------------------
+    @admin.display(description=_("section"))
+    def place_in_document(self, obj):
+        # The document's own headings, in its language.
+        return format_html('<span lang="en">{}</span>', obj.section)
+
     @admin.display(description=_("quoted text"))
     def quoted_text(self, obj):
         # Only the quote, which never changes here: the editorial note is an editable field below, shown as
         # saved there (a refused edit never appears in this block).
-        return format_html('<blockquote class="tracker-quote">{}</blockquote>', obj.text)
+        return format_html('<blockquote class="tracker-quote" lang="en">{}</blockquote>', obj.text)
 
     @admin.display(description=_("current status"))
     def current_status(self, obj):

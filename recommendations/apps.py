@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate, pre_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _ensure_role_groups(sender, using, **kwargs) -> None:
@@ -25,7 +26,7 @@ def _facet_triggers_back_after_sqlite_migrations(sender, using, plan=None, **kwa
 class RecommendationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "recommendations"
-    verbose_name = "Recommendations"
+    verbose_name = _("Recommendations")
 
     def ready(self) -> None:
         # Migration 0002 creates the role groups; after every later migrate (and every test

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from recommendations.translation import translation_of
+from recommendations.translation import translation_of, words
 from recommendations.vocabulary import (
     Level,
     LinkOutcome,
@@ -156,7 +156,7 @@ class Theme(models.Model):
         verbose_name_plural = _("themes")
 
     def __str__(self) -> str:
-        return self.name
+        return words(self, "name").text
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
@@ -201,7 +201,7 @@ class Owner(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return words(self, "name").text
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
@@ -400,7 +400,7 @@ class Recommendation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} {self.title}"
+        return f"{self.code} {words(self, 'title').text}"
 
     def natural_key(self) -> tuple[str]:
         return (self.code,)

