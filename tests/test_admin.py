@@ -57,7 +57,7 @@ def test_change_page_shows_the_quote_read_only_and_the_log(client, analyst, reco
     recommendation_change_status(recommendation=recommendation, status="in_progress", note="Talks have begun.")
     client.force_login(analyst)
     page = client.get(change_url(recommendation)).content.decode()
-    assert '<blockquote class="tracker-quote">Ministers should meet every year.</blockquote>' in page
+    assert '<blockquote class="tracker-quote" lang="en">Ministers should meet every year.</blockquote>' in page
     assert 'name="text"' not in page  # the quoted text is not an input
     assert "Talks have begun." in page
     assert "Record a status change" in page

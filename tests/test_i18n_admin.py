@@ -42,7 +42,7 @@ PAGES = {
     "fr": {
         "changelist": [
             "Outil de suivi des recommandations Canada-Japon",
-            "Date de l’état",
+            "Date d’état",
             "Par actualité",
             "Consigner un changement d’état pour les éléments sélectionnés",
         ],
@@ -56,17 +56,17 @@ PAGES = {
         "refusal": [
             "Rien n’a été consigné",
             "Votre changement (non consigné)",
-            "La date d’effet ne peut pas être antérieure à la date de l’état actuel (2024-06-01)",
+            "La date d’effet ne peut pas être antérieure à la date d’état actuelle (2024-06-01)",
         ],
     },
     "ja": {
-        "changelist": ["日加提言追跡ツール", "状況の日付", "更新状況", "選択した項目の状況の変更を記録"],
+        "changelist": ["日加提言追跡ツール", "状況日", "更新状況", "選択した項目の状況の変更を記録"],
         "change": ["引用原文", "編集履歴（追記のみ）", "状況の変更を記録", "期限"],
         "status": ["新しい状況", "適用日", "根拠資料（任意）", "2024年6月1日"],
         "refusal": [
             "記録されていない",
             "入力した変更（未記録）",
-            "適用日を現在の状況の日付（2024-06-01）より前にすることはできない",
+            "適用日を現在の状況日（2024-06-01）より前にすることはできない",
         ],
     },
 }

@@ -79,7 +79,7 @@ def test_the_french_methodology_reads_in_french(client, source, recommendation):
 def test_the_japanese_methodology_reads_in_japanese(client, source, recommendation):
     html = _page(client, "/ja/methodology/")
     assert _headings(html) == [
-        "方法論",
+        "評価方法",
         "項目の由来",
         "各状況の意味",
         "根拠資料とするもの",
