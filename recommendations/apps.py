@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate, pre_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -41,3 +42,8 @@ class RecommendationsConfig(AppConfig):
         post_migrate.connect(
             _facet_triggers_back_after_sqlite_migrations, sender=self, dispatch_uid="recommendations_facets_back"
         )
+        # SQLite's search triggers write Japanese as pairs of characters by calling a Python function
+        # (recommendations.cjk.search_form), given to every connection as it opens.
+        from recommendations import cjk
+
+        connection_created.connect(cjk.register_sqlite_function, dispatch_uid="recommendations_search_form")

@@ -26,6 +26,8 @@ import snowballstemmer
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from recommendations import cjk
+
 # PostgreSQL's english.stop (share/tsearch_data/english.stop), word for word: these words are
 # left out of every document and every query, on both databases.
 _POSTGRESQL_ENGLISH_STOP = """
@@ -75,10 +77,13 @@ class Term:
     `words` are the words that must appear in order: the typed words, less the stop words
     at either end (a stop word inside a phrase stays, as PostgreSQL keeps its place).
     A single typed word may be several words ("CP-140", "P-M"), matched as a phrase.
+    Japanese is matched as pairs of characters (`recommendations.cjk`); `prefix`: the last
+    word matches every indexed word that starts with it (a lone kanji or kana at the end).
     """
 
     raw: str
     words: tuple[str, ...]
+    prefix: bool = False
 
     @property
     def stems(self) -> tuple[str, ...]:
@@ -127,14 +132,15 @@ _OR = "or"
 
 
 def _term(raw: str) -> Term | None:
-    found = words(raw)
+    found = words(cjk.fold(raw))
     while found and is_stop_word(found[0]):
         found.pop(0)
     while found and is_stop_word(found[-1]):
         found.pop()
     if not found:
         return None
-    return Term(raw=raw, words=tuple(found))
+    found, prefix = cjk.query_words(found)
+    return Term(raw=raw, words=tuple(found), prefix=prefix)
 
 
 def _pieces(text: str) -> list[tuple[str, bool, bool]]:

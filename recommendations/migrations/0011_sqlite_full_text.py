@@ -12,7 +12,8 @@ from recommendations import search_index
 
 
 def forwards(apps, schema_editor):
-    search_index.install(schema_editor)
+    # The index as it was then: English titles only (the translated ones come in 0015, and 0016 indexes them).
+    search_index.install(schema_editor, translations=False)
 
 
 def backwards(apps, schema_editor):

@@ -7,20 +7,24 @@ answers of two databases); with `--file`, reads the queries one a line from a fi
 
 import json as json_module
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
+from django.utils import translation
 
 from recommendations.filters import RecommendationFilterSet
 
 
-def codes_for(query: str) -> list[str]:
-    """Return the codes the list finds for the search `query`, in the order it shows them."""
+def codes_for(query: str, language: str = settings.LANGUAGE_CODE) -> list[str]:
+    """Return the codes the list finds for the search `query`, in the order it shows them (in `language`:
+    a reader of French or Japanese sees an item whose translated title has the words ranked as a title match)."""
     data = QueryDict(mutable=True)
     data["search"] = query
-    filterset = RecommendationFilterSet(data)
-    if not filterset.is_valid():
-        raise ValueError("; ".join(str(m) for messages in filterset.errors.values() for m in messages))
-    return list(filterset.qs.values_list("code", flat=True))
+    with translation.override(language):
+        filterset = RecommendationFilterSet(data)
+        if not filterset.is_valid():
+            raise ValueError("; ".join(str(m) for messages in filterset.errors.values() for m in messages))
+        return list(filterset.qs.values_list("code", flat=True))
 
 
 class Command(BaseCommand):
