@@ -22,7 +22,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recommendations", "0015_translations"),
+        ("recommendations", "0016_interface_names"),
     ]
 
     operations = [
