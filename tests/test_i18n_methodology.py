@@ -68,8 +68,9 @@ def test_the_french_methodology_reads_in_french(client, source, recommendation):
     assert 'voir la <a href="/api/docs/">documentation de l\'API</a>' in html
     assert '<a href="#due">calendrier récurrent</a>' in html
     # The documents' line: the title stays as published, the count is French.
-    cite = '<a href="/fr/sources/test-study/"><cite>A Test Study</cite></a>'
-    assert f"{cite}, A. Author, January 2000{NBSP}: 1 élément." in html
+    cite = '<a href="/fr/sources/test-study/"><cite lang="en">A Test Study</cite></a>'
+    english = '<span lang="en">A. Author</span>, <span lang="en">January 2000</span>'
+    assert f"{cite}, {english}{NBSP}: 1 élément." in html
     assert '<th scope="col">Clos?</th>' in html and "<td>Non</td>" in html
     left_in_english = ["Evidence is something a reader can check", "research log</a>", "<td>No</td>"]
     for english in [*ENGLISH_HEADINGS[1:], *left_in_english]:
@@ -95,7 +96,10 @@ def test_the_japanese_methodology_reads_in_japanese(client, source, recommendati
     assert "（「within two or three years」）" in html
     assert '<a href="/ja/methodology/research/">調査記録</a>には' in html
     assert "<strong>期限超過</strong>" in html and "<strong>定期日程</strong>" in html
-    assert '<a href="/ja/sources/test-study/"><cite>A Test Study</cite></a>、A. Author、January 2000：1項目。' in html
+    assert (
+        '<a href="/ja/sources/test-study/"><cite lang="en">A Test Study</cite></a>、'
+        '<span lang="en">A. Author</span>、<span lang="en">January 2000</span>：1項目。'
+    ) in html
     assert '<th scope="col">完了扱い</th>' in html
     left_in_english_or_polite = ["Evidence is something a reader can check", "recurring schedule", "です", "ます。"]
     for english in [*ENGLISH_HEADINGS[1:], *left_in_english_or_polite]:
@@ -107,7 +111,10 @@ def test_the_english_methodology_is_unchanged(client, source, recommendation, he
     html = _page(client, "/methodology/", **headers)
     assert _headings(html) == ENGLISH_HEADINGS
     assert "<title>Methodology — Canada–Japan recommendation tracker</title>" in html
-    assert '<a href="/sources/test-study/"><cite>A Test Study</cite></a>, A. Author, January 2000: 1 item.</li>' in html
+    assert (
+        '<a href="/sources/test-study/"><cite lang="en">A Test Study</cite></a>, '
+        '<span lang="en">A. Author</span>, <span lang="en">January 2000</span>: 1 item.</li>'
+    ) in html
     assert (
         "<p>Evidence is something a reader can check that shows where an item stands:</p>" in html
         and "An absence of evidence is not evidence of absence: “Not started” is recorded only when someone looked"
