@@ -234,7 +234,7 @@ def test_a_refused_edit_goes_in_again_in_one_click_and_keeps_the_other_edit(
     sign_in(page, live_server, analyst)
     item = Recommendation.objects.get(code=ITEM)
     page.goto(admin_url(live_server, item))
-    page.get_by_label("Editorial note").fill("The ACSA is this arrangement (signed 2018, in force 2019).")
+    page.locator("#id_editorial_note").fill("The ACSA is this arrangement (signed 2018, in force 2019).")
     recommendation_update(recommendation=item, data={"level": "regional"}, edited_by=other_analyst)
     page.get_by_role("button", name="Save", exact=True).click()
 

@@ -92,7 +92,7 @@ def test_reviewer_reads_an_items_timeline_and_follows_it_to_the_2018_step(page: 
     expect(page.get_by_test_id("quote")).to_contain_text("servicing of Canadian equipment")
     expect(page.get_by_test_id("section-path")).to_contain_text("3. Joint defence activities")
     timeline = page.get_by_test_id("timeline")
-    expect(timeline).to_contain_text("2018-06-01")
+    expect(timeline).to_contain_text("1 June 2018")
     expect(timeline).to_contain_text("In progress")
     # The quote in its place in the document, behind a disclosure that works without JavaScript.
     page.get_by_text("Read it in its place in the document").click()
@@ -157,7 +157,7 @@ def test_analyst_records_a_status_change_that_the_page_the_timeline_and_the_api_
     page.goto(f"{live_server.url}/recommendations/BM18-4/")
     expect(page.get_by_test_id("current-status")).to_have_text("Partially implemented")
     last = page.get_by_test_id("timeline").locator("li.change").last
-    expect(last).to_contain_text("2022-03-10")
+    expect(last).to_contain_text("10 March 2022")
     expect(last).to_contain_text("The 2+2 met only every two to three years after 2018.")
     expect(last).to_contain_text(f"Recorded by {analyst.username}")
     expect(last.get_by_role("link", name="Canada-Japan 2+2 meetings")).to_have_attribute(
@@ -203,7 +203,7 @@ def test_reviewer_reads_the_statuses_as_they_stood_on_a_past_date(page: Page, li
     expect(page).to_have_url(re.compile(r"/recommendations/BM18-1/\?as_of=2018-06-01$"))
     expect(page.get_by_test_id("status-on")).to_contain_text("In progress")
     expect(page.get_by_test_id("current-status")).to_have_text("Implemented")
-    expect(page.get_by_test_id("timeline").locator("li.change--later")).to_contain_text("2019-08-24")
+    expect(page.get_by_test_id("timeline").locator("li.change--later")).to_contain_text("24 August 2019")
     audit(page)
 
     page.get_by_role("link", name="Show today's only").click()
