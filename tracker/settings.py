@@ -126,10 +126,12 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers queue instead of failing with "database is locked": WAL lets reads go on
     # beside a write, a write transaction takes the lock when it begins (not half-way, when waiting
-    # could deadlock), and a writer waits up to 5 s for the lock.
+    # could deadlock), and a writer waits up to 20 s for the lock (twenty writers at once, each a few
+    # hundred milliseconds on a busy machine, queue for several seconds).
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=20000;",
+        "timeout": 20,
         **DATABASES["default"].get("OPTIONS", {}),
     }
     if "DATABASE_URL" in os.environ and DATABASES["default"]["NAME"] not in ("", ":memory:"):
