@@ -66,6 +66,17 @@ def seeded(db):
     call_command("seed", verbosity=0)
 
 
+@pytest.fixture(scope="module")
+def seeded_once(django_db_setup, django_db_blocker):
+    """The real seed, loaded once for a module whose tests only read it (each test's own writes are rolled
+    back as usual); the database is emptied again after the module's last test."""
+    with django_db_blocker.unblock():
+        call_command("seed", verbosity=0)
+    yield
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
 @pytest.fixture
 def source(db):
     return Source.objects.create(

@@ -30,7 +30,7 @@ def _text(html: str) -> str:
     return re.sub(r"[ \t\r\n]+", " ", entities.unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
-def test_front_page_in_french(client, seeded):
+def test_front_page_in_french(client, db, seeded_once):
     html = _page(client, "/fr/")
     text = _text(html)
     assert '<html lang="fr">' in html
@@ -48,7 +48,7 @@ def test_front_page_in_french(client, seeded):
     assert re.search(rf"\d{{1,2}} ({months}) \d{{4}}", stamp)
 
 
-def test_front_page_in_japanese(client, seeded):
+def test_front_page_in_japanese(client, db, seeded_once):
     html = _page(client, "/ja/")
     text = _text(html)
     assert '<html lang="ja">' in html
@@ -61,7 +61,7 @@ def test_front_page_in_japanese(client, seeded):
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", stamp)
 
 
-def test_item_page_in_french_and_japanese(client, seeded):
+def test_item_page_in_french_and_japanese(client, db, seeded_once):
     french = _page(client, f"/fr/recommendations/{ITEM}/")
     text = _text(french)
     for heading in ("Qui doit agir", "À propos de cet élément", "Chronologie de son état", "Preuves", "Échéance"):
@@ -79,7 +79,7 @@ def test_item_page_in_french_and_japanese(client, seeded):
     assert '<time datetime="2018-06-01">2018年6月1日</time>' in japanese
 
 
-def test_item_page_in_english_reads_as_before(client, seeded):
+def test_item_page_in_english_reads_as_before(client, db, seeded_once):
     html = _page(client, f"/recommendations/{ITEM}/")
     text = _text(html)
     assert '<html lang="en">' in html
@@ -88,7 +88,7 @@ def test_item_page_in_english_reads_as_before(client, seeded):
     assert "juin" not in text and "提言" not in text
 
 
-def test_progress_page_in_french(client, seeded):
+def test_progress_page_in_french(client, db, seeded_once):
     html = _page(client, "/fr/progress/")
     text = _text(html)
     assert "<h1>Aperçu de l'avancement</h1>" in html
@@ -104,7 +104,7 @@ def test_progress_page_in_french(client, seeded):
     assert "Year by year" not in text
 
 
-def test_progress_page_in_japanese_with_a_date(client, seeded):
+def test_progress_page_in_japanese_with_a_date(client, db, seeded_once):
     html = _page(client, "/ja/progress/?as_of=2018-06-01")
     text = _text(html)
     assert "<h1>進捗の概要</h1>" in html
@@ -112,7 +112,7 @@ def test_progress_page_in_japanese_with_a_date(client, seeded):
     assert "原典別の状況" in text and "テーマ別の状況" in text
 
 
-def test_sources_page_in_japanese(client, seeded):
+def test_sources_page_in_japanese(client, db, seeded_once):
     html = _page(client, "/ja/sources/")
     text = _text(html)
     assert "<h1>原典</h1>" in html
@@ -123,14 +123,14 @@ def test_sources_page_in_japanese(client, seeded):
     assert "The documents whose recommendations" not in text
 
 
-def test_source_page_in_french(client, seeded):
+def test_source_page_in_french(client, db, seeded_once):
     html = _page(client, "/fr/sources/berkshire-miller-2018/")
     text = _text(html)
     assert "Ses éléments, dans l'ordre de lecture" in text
     assert "Comparer avec l'autre document" in text
 
 
-def test_list_in_french_with_a_date(client, seeded):
+def test_list_in_french_with_a_date(client, db, seeded_once):
     html = _page(client, "/fr/?as_of=2018-06-01")
     text = _text(html)
     assert "État de chaque élément en date du 1 juin 2018" in text
@@ -138,14 +138,14 @@ def test_list_in_french_with_a_date(client, seeded):
     assert "afficher ceux d'aujourd'hui" in text
 
 
-def test_missing_item_in_japanese(client, seeded):
+def test_missing_item_in_japanese(client, db, seeded_once):
     response = client.get("/ja/recommendations/JN97-NOPE/")
     assert response.status_code == 404
     text = _text(response.content.decode())
     assert "コード「JN97-NOPE」の提言はない。" in text
 
 
-def test_feed_in_french(client, seeded):
+def test_feed_in_french(client, db, seeded_once):
     response = client.get("/fr/feeds/changes/")
     assert response.status_code == 200
     feed = ElementTree.fromstring(response.content)  # noqa: S314 - the tracker's own feed
@@ -158,7 +158,7 @@ def test_feed_in_french(client, seeded):
     assert any("Preuve\u00a0: " in s for s in summaries)
 
 
-def test_item_feed_in_japanese(client, seeded):
+def test_item_feed_in_japanese(client, db, seeded_once):
     response = client.get(f"/ja/feeds/recommendations/{ITEM}/changes/")
     assert response.status_code == 200
     feed = ElementTree.fromstring(response.content)  # noqa: S314 - the tracker's own feed

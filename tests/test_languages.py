@@ -24,14 +24,14 @@ def _html_lang(response):
     ("path", "language"),
     [("/", "en"), ("/fr/", "fr"), ("/ja/", "ja"), ("/fr/progress/", "fr"), ("/ja/methodology/", "ja")],
 )
-def test_each_page_says_its_language(client, seeded, path, language):
+def test_each_page_says_its_language(client, db, seeded_once, path, language):
     response = client.get(path)
     assert response.status_code == 200
     assert _html_lang(response) == language
     assert response["Content-Language"] == language
 
 
-def test_each_page_links_to_itself_in_every_language_with_its_filters(client, seeded):
+def test_each_page_links_to_itself_in_every_language_with_its_filters(client, db, seeded_once):
     body = client.get("/fr" + FILTERED).content.decode()
     query = "?theme=agreements&amp;status=in_progress"
     assert f'hreflang="en" href="http://testserver/{query}"' in body
@@ -42,7 +42,7 @@ def test_each_page_links_to_itself_in_every_language_with_its_filters(client, se
     assert 'hreflang="en" href="http://testserver/recommendations/JN97-A/"' in item
 
 
-def test_the_switch_keeps_the_page_and_its_filters_and_remembers_the_choice(client, seeded):
+def test_the_switch_keeps_the_page_and_its_filters_and_remembers_the_choice(client, db, seeded_once):
     english = client.get(FILTERED).content.decode()
     switch = re.search(r'<a href="([^"]+)" lang="fr"', english).group(1).replace("&amp;", "&")
     chosen = client.get(switch)
@@ -61,26 +61,26 @@ def test_the_switch_keeps_the_page_and_its_filters_and_remembers_the_choice(clie
     assert client.get("/progress/").status_code == 200
 
 
-def test_the_choice_never_moves_the_api_or_a_form_post(client, seeded):
+def test_the_choice_never_moves_the_api_or_a_form_post(client, db, seeded_once):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ja"
     assert client.get("/api/recommendations/JN97-A/").status_code == 200
     assert client.get("/healthz").status_code == 200
     assert client.post("/admin/login/", {"username": "x", "password": "y"}).status_code != 302
 
 
-def test_a_reader_without_a_choice_reads_english_at_english_addresses(client, seeded):
+def test_a_reader_without_a_choice_reads_english_at_english_addresses(client, db, seeded_once):
     response = client.get("/", HTTP_ACCEPT_LANGUAGE="ja,fr;q=0.8")
     assert response.status_code == 200
     assert _html_lang(response) == "en"
 
 
-def test_the_switch_refuses_another_site_and_an_unknown_language(client, seeded):
+def test_the_switch_refuses_another_site_and_an_unknown_language(client, db, seeded_once):
     response = client.get("/i18n/fr/?next=https://evil.example/")
     assert response["Location"] == "/fr/"
     assert client.get("/i18n/de/?next=/").status_code == 404
 
 
-def test_quotations_stay_in_english_and_say_so(client, seeded):
+def test_quotations_stay_in_english_and_say_so(client, db, seeded_once):
     body = client.get("/fr/recommendations/JN97-A/").content.decode()
     assert re.search(r'<blockquote[^>]*lang="en"', body)
     assert "Citation telle que publiée, dans l’original anglais." in body or "original anglais" in body
@@ -89,7 +89,7 @@ def test_quotations_stay_in_english_and_say_so(client, seeded):
     assert "原文" in japanese
 
 
-def test_translated_titles_show_and_a_missing_one_shows_the_english_marked(client, seeded):
+def test_translated_titles_show_and_a_missing_one_shows_the_english_marked(client, db, seeded_once):
     from recommendations.models import Recommendation
 
     item = Recommendation.objects.get(code="JN97-A")
