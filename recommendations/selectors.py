@@ -46,7 +46,7 @@ from recommendations.models import (
 from recommendations.search import is_ranked
 from recommendations.seeding import normalize_whitespace
 from recommendations.timeline import periods_in_effect, with_status_on
-from recommendations.translation import sort_key, with_translations, words
+from recommendations.translation import language_of, sort_key, with_translations, words
 from recommendations.vocabulary import CLOSED_STATUSES, RELATION_INVERSE_LABELS, Level, Status
 
 SECTION_SEPARATOR = " › "
@@ -595,6 +595,7 @@ class EditRow:
     field: str
     before: str
     after: str
+    language: str = "en"  # the language the values are written in (a translation column's own)
 
 
 def _shown(value) -> str:
@@ -608,7 +609,12 @@ def edit_rows(edit: RecommendationEdit) -> list[EditRow]:
     labels = {f.name: str(f.verbose_name) for f in Recommendation._meta.get_fields() if hasattr(f, "verbose_name")}
     labels["links"] = gettext("links")
     return [
-        EditRow(labels.get(name, name), _shown(change.get("before")), _shown(change.get("after")))
+        EditRow(
+            labels.get(name, name),
+            _shown(change.get("before")),
+            _shown(change.get("after")),
+            language_of(Recommendation, name),
+        )
         for name, change in edit.changes.items()
     ]
 

@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import translation
 from django.utils.functional import lazy
@@ -59,6 +60,15 @@ def _label_text(field: models.Field, language: str) -> str:
 
 
 _label = lazy(_label_text, str)
+
+
+def language_of(model: type[models.Model], name: str) -> str:
+    """The language field `name` of `model` is written in: a translation column's own, else the original."""
+    try:
+        translates = getattr(model._meta.get_field(name), "translates", None)
+    except FieldDoesNotExist:  # a name that is no field (an edit's "links")
+        return ORIGINAL_LANGUAGE
+    return translates[1] if translates else ORIGINAL_LANGUAGE
 
 
 def translated_fields(model: type[models.Model]) -> tuple[str, ...]:

@@ -101,3 +101,10 @@ def test_a_missing_translation_reads_as_the_english_marked_as_such(seeded):
     assert (shown.text, shown.language, shown.fallback) == (item.title_ja, "ja", False)
     with translation.override("en"):
         assert words(item, "title").fallback is False
+
+
+def test_an_edit_of_a_translation_is_shown_in_its_own_language(client, seeded, analyst):
+    item = Recommendation.objects.get(code="JN97-A")
+    recommendation_update(recommendation=item, data={"title_ja": "新しい題名"}, edited_by=analyst)
+    body = client.get("/fr/recommendations/JN97-A/").content.decode()
+    assert '<ins lang="ja">新しい題名</ins>' in body
